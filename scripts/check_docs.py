@@ -40,7 +40,7 @@ def check_sidebar(errs):
             if isinstance(it, str): listed.add(it)
             elif isinstance(it, dict):
                 if 'href' in it: listed.add(it['href'])
-                walk(it.get('contents', []))
+                walk(it.get('contents') or [])
     walk(sb['website']['sidebar']['contents'])
     nbs = {p.relative_to(NBS).as_posix() for p in NBS.rglob('*.ipynb') if not any(part.startswith(('_', '.')) for part in p.relative_to(NBS).parts)}
     for n in sorted(nbs - listed): errs.append(f"nbs/{n}: missing from nbs/sidebar.yml. Fix: add it to the right section.")
