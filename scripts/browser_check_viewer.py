@@ -1,0 +1,174 @@
+#!/usr/bin/env python
+"""Real-browser check of `spine_osteo.viewer.VolumeViewer` (issue 8).
+
+Starts JupyterLab headless on localhost (a free port, a random token, settings and workspaces in a temp dir),
+opens a notebook that shows a `VolumeViewer` on `../shared/data/nifti/sct_spine`, runs it in headless Chromium
+driven by Playwright, screenshots the widget, moves the slice slider with the keyboard, screenshots again, and
+exits 0 only when the slider's value and the drawn image both changed.
+
+    python scripts/browser_check_viewer.py [OUT_DIR] [--data DIR] [--chromium /usr/bin/chromium] [--timeout 240]
+
+Needs: `jupyterlab`, `ipywidgets` (with its JupyterLab extension, `jupyterlab_widgets`), `playwright` (the Python
+package; no browser download) and Debian's Chromium (`apt-get install -y chromium`). Writes
+`OUT_DIR/viewer_before.png`, `OUT_DIR/viewer_after.png` (the widget) and `OUT_DIR/page_*.png` (the whole page).
+"""
+from __future__ import annotations
+import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+from pathlib import Path
+
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+def free_port()->int:
+    "A TCP port on 127.0.0.1 that nothing listens on now"
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def find_data(data:str|None)->Path:
+    "The sct_spine folder: `--data`, else `spine_osteo.test_utils.shared_data('nifti','sct_spine')`"
+    if data: p = Path(data)
+    else:
+        from spine_osteo.test_utils import shared_data
+        p = shared_data('nifti', 'sct_spine')
+    if p is None or not (Path(p)/'t1w.nii.gz').exists():
+        sys.exit(f"{p}: no t1w.nii.gz there; pass --data pointing at shared/data/nifti/sct_spine")
+    return Path(p).resolve()
+
+def write_notebook(dest:Path, data:Path)->Path:
+    "The notebook JupyterLab opens: one cell that shows a VolumeViewer on the shared spine pair"
+    src = (f"from spine_osteo.viewer import VolumeViewer\n"
+           f"v = VolumeViewer('{data}/t1w.nii.gz', '{data}/t2.nii.gz', titles=['T1w', 'T2'])\n"
+           f"v")
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "viewer", "metadata": {}, "outputs": [], "source": src}],
+          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    p = dest/'viewer_check.ipynb'; p.write_text(json.dumps(nb)); return p
+
+def lab_settings(settings:Path):
+    "User settings that stop JupyterLab from asking about news and updates (a popup would cover the widget)"
+    d = settings/'@jupyterlab'/'apputils-extension'; d.mkdir(parents=True, exist_ok=True)
+    (d/'notification.jupyterlab-settings').write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+def start_lab(work:Path, port:int, token:str, log)->subprocess.Popen:
+    "JupyterLab on 127.0.0.1:`port`, rooted at `work`, with its own config, runtime, settings and workspaces"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work/'.config'), JUPYTER_RUNTIME_DIR=str(work/'.runtime'),
+               PYTHONUNBUFFERED='1')
+    lab_settings(work/'.settings')
+    cmd = [sys.executable, '-m', 'jupyter', 'lab', '--no-browser', '--ip=127.0.0.1', f'--port={port}',
+           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={work}', '--ServerApp.port_retries=0',
+           '--LabApp.expose_app_in_browser=True', '--LabApp.news_url=None',
+           '--LabApp.extension_manager=readonly', '--ServerApp.terminals_enabled=False',
+           f'--LabApp.user_settings_dir={work/".settings"}', f'--LabApp.workspaces_dir={work/".workspaces"}']
+    if hasattr(os, 'geteuid') and os.geteuid() == 0: cmd.append('--allow-root')   # containers and CI run as root
+    return subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+def wait_lab(port:int, token:str, proc:subprocess.Popen, timeout:float):
+    "Wait until the server answers /api/status"
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None: raise RuntimeError(f"jupyter lab exited with code {proc.returncode}; see its log")
+        try:
+            with urllib.request.urlopen(f'http://127.0.0.1:{port}/api/status?token={token}', timeout=2) as r:
+                if r.status == 200: return time.time() - t0
+        except OSError: time.sleep(0.5)
+    raise TimeoutError(f"jupyter lab did not answer on port {port} within {timeout:.0f} s")
+
+def stop_lab(proc:subprocess.Popen, port:int, token:str):
+    "Ask the server to shut down (it stops its kernels), then make sure its process group is gone"
+    try: urllib.request.urlopen(urllib.request.Request(f'http://127.0.0.1:{port}/api/shutdown',
+                                method='POST', headers={'Authorization': f'token {token}'}), timeout=5)
+    except OSError: pass
+    try: proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try: proc.wait(10)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+
+RUN_ALL = """async () => {
+  const app = window.jupyterapp;
+  const nb = app.shell.currentWidget;
+  await nb.context.ready; await nb.sessionContext.ready;
+  await app.commands.execute('notebook:run-all-cells');
+  return nb.sessionContext.session.kernel.name;
+}"""
+
+def image_state(page)->dict:
+    "src and size of the viewer's image and the slice slider's readout"
+    return page.evaluate("""() => {
+      const img = document.querySelector('.jp-OutputArea-output img.widget-image');
+      const sl = [...document.querySelectorAll('.widget-slider')].find(s => s.querySelector('.widget-label')?.textContent.trim() === 'slice');
+      return {src: img ? img.src : null, w: img ? img.naturalWidth : 0, complete: img ? img.complete : false,
+              readout: sl ? sl.querySelector('.widget-readout')?.textContent.trim() : null};
+    }""")
+
+def wait_stable(page, cond, timeout:float, settle:float=1.5)->dict:
+    "Wait until `cond(state)` holds and the image has not changed for `settle` seconds"
+    t0, last, since = time.time(), None, time.time()
+    while time.time() - t0 < timeout:
+        st = image_state(page)
+        if st != last: last, since = st, time.time()
+        if cond(st) and st['complete'] and st['w'] > 0 and time.time() - since >= settle: return st
+        page.wait_for_timeout(200)
+    raise TimeoutError(f"the viewer did not reach the expected state within {timeout:.0f} s; last state {last}")
+
+def differ(a:Path, b:Path)->float:
+    "Fraction of pixels that differ between two PNGs (1.0 when their sizes differ)"
+    import numpy as np
+    from PIL import Image
+    x, y = np.asarray(Image.open(a).convert('RGB')), np.asarray(Image.open(b).convert('RGB'))
+    if x.shape != y.shape: return 1.0
+    return float((x != y).any(-1).mean())
+
+def check(out:Path, data:Path, chromium:str, timeout:float, steps:int=10)->bool:
+    "Run the whole check; True when the screenshots before and after moving the slider differ"
+    from playwright.sync_api import sync_playwright
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix='spine_osteo_lab_'))
+    port, token = free_port(), secrets.token_hex(16)
+    write_notebook(work, data)
+    log = open(out/'jupyter_lab.log', 'w')
+    proc = start_lab(work, port, token, log)
+    t0 = time.time()
+    try:
+        print(f"jupyter lab up in {wait_lab(port, token, proc, 60):.1f} s on port {port}")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+            page.goto(f'http://127.0.0.1:{port}/lab/tree/viewer_check.ipynb?token={token}', timeout=timeout*1000)
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                                   " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=timeout*1000)
+            print(f"notebook open, kernel {page.evaluate(RUN_ALL)}; running the cell")
+            st0 = wait_stable(page, lambda s: s['src'] is not None and s['readout'] not in (None, ''), timeout)
+            widget = page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).first
+            widget.scroll_into_view_if_needed()
+            before, after = out/'viewer_before.png', out/'viewer_after.png'
+            widget.screenshot(path=str(before)); page.screenshot(path=str(out/'page_before.png'))
+            handle = page.locator('.widget-slider').filter(has=page.get_by_text('slice', exact=True)).locator('.noUi-handle').first
+            handle.focus()
+            for _ in range(steps): handle.press('ArrowRight'); page.wait_for_timeout(50)
+            st1 = wait_stable(page, lambda s: s['readout'] != st0['readout'] and s['src'] != st0['src'], timeout)
+            widget.screenshot(path=str(after)); page.screenshot(path=str(out/'page_after.png'))
+            browser.close()
+        frac = differ(before, after)
+        print(f"slice readout {st0['readout']} -> {st1['readout']}; {frac:.1%} of the widget's pixels changed; "
+              f"{time.time()-t0:.1f} s in all")
+        print(f"screenshots: {before} {after}")
+        return frac > 0 and st1['readout'] != st0['readout']
+    finally:
+        stop_lab(proc, port, token); log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('out', nargs='?', help='folder for the screenshots (default: a new temp folder)')
+    ap.add_argument('--data', help='folder with t1w.nii.gz and t2.nii.gz (default: shared/data/nifti/sct_spine)')
+    ap.add_argument('--chromium', default='/usr/bin/chromium', help='Chromium executable')
+    ap.add_argument('--timeout', type=float, default=240, help='seconds to wait for each step')
+    a = ap.parse_args(argv)
+    if not Path(a.chromium).exists(): sys.exit(f"{a.chromium}: no such browser; apt-get install -y chromium, or pass --chromium")
+    out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix='viewer_check_'))
+    ok = check(out, find_data(a.data), a.chromium, a.timeout)
+    print('OK: the viewer redraws in a real browser' if ok else 'FAILED: the screenshots do not differ')
+    sys.exit(0 if ok else 1)
+
+if __name__ == '__main__': main()
