@@ -19,8 +19,7 @@ from fastcore.script import call_parse
 
 # %% auto #0
 __all__ = ['read_header', 'scan_dicom', 'group_series', 'classify_series', 'orientation_name', 'check_series', 'select_series',
-           'volume_affine', 'load_volume', 'volume_name', 'sidecar', 'write_series', 'who_class', 'read_labels',
-           'pseudonym', 'assess_series', 'convert_dicom', 'summarize', 'load_subject_pair', 'convert_cli']
+           'volume_affine', 'load_volume', 'assess_series', 'load_subject_pair']
 
 # %% ../nbs/02_dicom.ipynb #9eb9f478
 _NUM = re.compile(r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
@@ -544,103 +543,7 @@ def load_volume(g:pd.DataFrame, # rows of one volume
     img.header.set_xyzt_units('mm', 'sec')
     return img
 
-# %% ../nbs/02_dicom.ipynb #a6815e6a
-def volume_name(cls:str,          # 'T1' or 'T2'
-                g:pd.DataFrame,   # rows of the volume
-               )->str:            # file name
-    "`<cls>_<n>slices_<yyyymm>_<hhmmss>.nii.gz` from the acquisition date and time"
-    r = g.iloc[0]
-    d = re.sub(r'\D', '', r['date'] or '')[:6].ljust(6, '0')
-    t = re.sub(r'\D', '', (r['time'] or '').split('.')[0])[:6].ljust(6, '0')
-    return f"{cls}_{len(g)}slices_{d}_{t}.nii.gz"
-
-def _gzip(data:bytes)->bytes:
-    "gzip `data` fast: ISA-L (`isal`, about 7x faster) when installed, else zlib level 1 (nibabel's default)"
-    try:
-        from isal import igzip
-        return igzip.compress(data, 1)
-    except ImportError: return gzip.compress(data, 1, mtime=0)
-
-def _fingerprint(g:pd.DataFrame)->str:
-    "Hash of the source files' names, sizes and modification times"
-    h = hashlib.sha256()
-    for p in sorted(set(g.path)):
-        st = os.stat(p); h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:24]
-
-def sidecar(g:pd.DataFrame, # rows of the volume
-            cls:str,        # 'T1' or 'T2'
-            chk:dict,       # result of `check_series` (step, orientation)
-           )->dict:         # JSON-ready acquisition parameters
-    "JSON sidecar: acquisition parameters only, nothing that identifies the patient"
-    r = g.iloc[0]; f = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-    sec = lambda ms: None if f(ms) is None else round(float(ms)/1000, 8)   # BIDS (and dcm2niix) store times in seconds
-    return dict(Modality=r['modality'] or 'MR', Class=cls, Manufacturer=r['manufacturer'], ManufacturersModelName=r['model'],
-        MagneticFieldStrength=f(r['field_strength']), RepetitionTime=sec(r['tr']), EchoTime=sec(r['te']),
-        InversionTime=sec(r['ti']), FlipAngle=f(r['flip']), SeriesDescription=r['description'], ProtocolName=r['protocol'],
-        SequenceName=r['sequence'], ScanningSequence=r['scanning_sequence'], SequenceVariant=r['sequence_variant'],
-        MRAcquisitionType=r['mr_acq_type'], ImageType=list(r['image_type']), SeriesNumber=f(r['series_number']),
-        PixelSpacing=list(r['pixel_spacing']), SliceThickness=f(r['thickness']), SpacingBetweenSlices=f(r['spacing_between']),
-        SliceStep=chk.get('step'), NumberOfSlices=len(g), Orientation=chk.get('orientation'),
-        AcquisitionMonth=re.sub(r'\D', '', r['date'] or '')[:6], ConversionSoftware=f'spine_osteo.dicom (pydicom {pydicom.__version__}, nibabel {nib.__version__})',
-        SourceFingerprint=_fingerprint(g))
-
-def _atomic(path:Path, write):
-    "Call `write(tmp_path)` then rename the temporary file to `path`"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try: write(tmp); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-def write_series(g:pd.DataFrame, # rows of the chosen volume
-                 dest:Path,      # folder to write into (`<out>/<class>/T1/<subject>`)
-                 cls:str,        # 'T1' or 'T2'
-                 chk:dict,       # result of `check_series`
-                )->tuple:        # (path, 'written' or 'up to date')
-    "Write one volume and its sidecar atomically, unless an up-to-date copy is already there"
-    dest = Path(dest); name = volume_name(cls, g); path = dest/name; js = path.with_name(name[:-7] + '.json')
-    meta = sidecar(g, cls, chk)
-    for tmp in dest.glob(f".{cls}_*.tmp-*"): tmp.unlink()   # left by an interrupted run
-    if path.exists() and js.exists():
-        try:
-            if json.loads(js.read_text()).get('SourceFingerprint') == meta['SourceFingerprint']: return path, 'up to date'
-        except Exception: pass
-    dest.mkdir(parents=True, exist_ok=True)
-    for old in dest.glob(f"{cls}_*"):   # an earlier choice for this subject and class
-        if old.name not in (path.name, js.name): old.unlink()
-    img = load_volume(g)
-    img.header['pixdim'][4] = (g.tr.iloc[0] or 0)/1000 if g.tr.iloc[0] and not np.isnan(g.tr.iloc[0]) else 0
-    img.header['descrip'] = f"{cls} {meta['SeriesDescription']}"[:79].encode('ascii', 'replace')
-    if js.exists(): js.unlink()   # the sidecar marks a complete volume: remove it before replacing the volume
-    data = _gzip(img.to_bytes()); del img
-    _atomic(path, lambda t: t.write_bytes(data))
-    _atomic(js, lambda t: t.write_text(json.dumps(meta, indent=1)))
-    return path, 'written'
-
-# %% ../nbs/02_dicom.ipynb #05a665f7
-def who_class(t_score:float, # DXA T-score
-             )->str:          # 'normal', 'osteopenia' or 'osteoporosis'
-    "WHO class of a T-score: T ≥ -1 normal, -2.5 < T < -1 osteopenia, T ≤ -2.5 osteoporosis"
-    return 'normal' if t_score >= -1 else ('osteopenia' if t_score > -2.5 else 'osteoporosis')
-
-def read_labels(labels:str|Path|pd.DataFrame|None, # CSV path or DataFrame; None: no labels
-               )->dict:                            # subject -> class
-    "Map subject -> class from a CSV/DataFrame with columns `subject,class` or `subject,t_score`"
-    if labels is None: return {}
-    df = labels if isinstance(labels, pd.DataFrame) else pd.read_csv(labels, dtype={'subject': str})
-    if 'subject' not in df: raise ValueError(f"{labels}: labels need a 'subject' column and a 'class' or 't_score' column")
-    if 'class' in df: cls = df['class'].astype(str)
-    elif 't_score' in df: cls = df['t_score'].astype(float).map(who_class)
-    else: raise ValueError(f"{labels}: no 'class' or 't_score' column; add one (WHO classes: normal, osteopenia, osteoporosis)")
-    return dict(zip(df.subject.astype(str).map(_safe_key), cls))
-
-def pseudonym(key:str,        # subject key (folder name or PatientID)
-              salt:str|None,  # secret salt; None keeps `key`
-             )->str:          # the key to use in outputs
-    "`key` itself, or `sub-<12 hex>` from a salted SHA-256 when `salt` is given"
-    return key if not salt else 'sub-' + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:12]
-
-# %% ../nbs/02_dicom.ipynb #97cb696c
+# %% ../nbs/02_dicom.ipynb #a7bf82ae
 def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                   wanted:tuple=('T1','T2'),      # classes to pick
                   require_sagittal:bool=True,    # only sagittal stacks qualify
@@ -656,101 +559,6 @@ def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                          orientation=chk['orientation'], ok=chk['ok'], check=chk['reason'], step=chk['step'],
                          coverage=chk['coverage'], voxel=chk['voxel'], date=r.date, time=r.time))
     return grp, select_series(pd.DataFrame(vols), wanted, require_sagittal)
-
-def _write_task(task):
-    "Process-pool task: write one chosen volume, or say why it failed"
-    g, dest, cls, chk = task
-    try: p, st = write_series(g, dest, cls, chk); return str(p), st
-    except Exception as e: return None, f'write failed: {e}'
-
-def _check_paths(src:Path, dest:Path):
-    "Refuse an output folder inside the input folder"
-    s, d = src.resolve(), dest.resolve()
-    if d == s or s in d.parents:
-        raise ValueError(f"{dest}: the output folder is inside the input folder {src}; choose a folder outside it (inputs are never modified)")
-
-# %% ../nbs/02_dicom.ipynb #41118780
-_REPORT_COLS = ['subject', 'series', 'class', 'n_files', 'orientation', 'decision', 'reason', 'label', 'series_number',
-                'description', 'class_reason', 'conflict', 'n_slices', 'step', 'output']
-
-def convert_dicom(src:str|Path,                  # root of the DICOM export (one folder per subject by default)
-                  dest:str|Path,                 # output root (not inside `src`)
-                  labels:str|Path|pd.DataFrame|None=None, # CSV with `subject,class` or `subject,t_score`
-                  subject_from:str='folder',     # 'folder' or 'patient_id'
-                  workers:int|None=None,         # processes (None: all cores)
-                  pseudonymize:str|None=None,    # salt: replace subject keys by salted hashes
-                  dry_run:bool=False,            # report only, write nothing
-                  wanted:tuple=('T1','T2'),      # classes to write
-                  require_sagittal:bool=True,    # only sagittal stacks qualify (False: sagittal preferred)
-                  progress:bool=True,            # progress bars
-                  verbose:bool=True,             # print the summary
-                 )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
-    "Convert the best T1 and T2 of every subject under `src` to NIfTI in `dest/<class>/<T1|T2>/<subject>/`"
-    src, dest = Path(src), Path(dest)
-    _check_paths(src, dest)
-    hdr, skipped = scan_dicom(src, subject_from, workers, progress)
-    if len(hdr) == 0:
-        if verbose: print(f"{src}: no DICOM images found (skipped: {skipped})")
-        return pd.DataFrame(columns=_REPORT_COLS)
-    grp, vols = assess_series(hdr, wanted, require_sagittal)
-    lab = read_labels(labels)
-    vols['label'] = vols.subject.map(lambda s: lab.get(s, 'unlabelled'))
-    named = {h for hs in hdr.pn_hash for h in hs}
-    n_named = sum(hashlib.sha256(s.lower().encode()).hexdigest()[:16] in named for s in vols.subject.unique())
-    vols['_sid'], vols['_orig'] = vols.series, vols.subject
-    vols['subject'] = vols.subject.map(lambda s: pseudonym(s, pseudonymize))
-    if pseudonymize: vols['series'] = vols.series.map(lambda s: pseudonym(s, pseudonymize).replace('sub-', 'ser-'))
-    vols['output'] = ''
-    by_id = {k: g for k, g in grp.groupby(['subject', 'series'], sort=False)}
-    def task(i):
-        r = vols.loc[i]
-        return (by_id[(r._orig, r._sid)], dest/r.label/r.cls/r.subject, r.cls, dict(step=r.step, orientation=r.orientation))
-    todo = [] if dry_run else list(vols.index[vols.decision == 'selected'])
-    while todo:   # a volume whose pixels fail to decode is rejected and its runner-up written instead
-        res, nxt = _map(_write_task, [task(i) for i in todo], workers, progress, comment='volumes'), []
-        for i, (p, st) in zip(todo, res):
-            if p is not None:
-                vols.at[i, 'output'] = Path(p).relative_to(dest).as_posix(); vols.at[i, 'reason'] += f' ({st})'; continue
-            r = vols.loc[i]; vols.at[i, 'decision'], vols.at[i, 'reason'] = 'rejected', st
-            alt = vols[(vols.subject == r.subject) & (vols.cls == r.cls) & (vols.decision == 'not selected') & vols['rank'].notna()]
-            if len(alt):
-                j = alt.sort_values('rank').index[0]; nxt.append(j)
-                vols.at[j, 'decision'], vols.at[j, 'reason'] = 'selected', f"best {r.cls} after {_label(r)} failed"
-        todo = nxt
-    if pseudonymize:   # reasons may quote file names below the original subject folder
-        vols['reason'] = [r.replace(o, n) for r, o, n in zip(vols.reason, vols._orig, vols.subject)]
-    rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
-    if not dry_run:
-        dest.mkdir(parents=True, exist_ok=True)
-        _atomic(dest/'conversion_report.csv', lambda t: rep.to_csv(t, index=False))
-    if verbose: print(('\n' if progress else '') + summarize(rep, skipped, n_named, pseudonymize, wanted, dry_run))
-    return rep
-
-def summarize(rep:pd.DataFrame,          # conversion report
-              skipped:dict|None=None,    # counts of skipped files by reason
-              n_named:int=0,             # subjects whose key equals their PatientName
-              pseudonymize=None,         # the salt, when keys were pseudonymized
-              wanted=('T1','T2'),        # classes that make a complete subject
-              dry_run=False,             # whether nothing was written
-             )->str:                     # the summary text
-    "A short text summary of a conversion report"
-    subs = sorted(rep.subject.unique()); lines = []
-    sel = rep[rep.decision == 'selected']
-    ok = [s for s in subs if set(wanted) <= set(sel[sel.subject == s]['class'])]
-    lines.append(f"{len(subs)} subjects, {len(rep)} volumes; {len(ok)} with a valid {'/'.join(wanted)} set" + (' (dry run: nothing written)' if dry_run else ''))
-    if skipped: lines.append('skipped files: ' + ', '.join(f"{v} {k.replace('_', '-')}" for k, v in sorted(skipped.items())))
-    for s in subs:
-        if s in ok: continue
-        for c in wanted:
-            if c in set(sel[sel.subject == s]['class']): continue
-            cand = rep[(rep.subject == s) & (rep['class'] == c)]
-            why = '; '.join(f"{r.series_number:g}: {r.reason}" if r.series_number == r.series_number else r.reason for r in cand.itertuples()) or 'no series classified ' + c
-            lines.append(f"  {s}: no {c} ({why})")
-    if 'label' in rep and (rep.label == 'unlabelled').any() and (rep.label != 'unlabelled').any():
-        lines.append(f"{rep[rep.label == 'unlabelled'].subject.nunique()} subject(s) have no label and go to unlabelled/")
-    if n_named and not pseudonymize:
-        lines.append(f"warning: {n_named} subject folder name(s) equal the patient's name; use --pseudonymize SALT to keep names out of the output")
-    return '\n'.join(lines)
 
 # %% ../nbs/02_dicom.ipynb #a14214fb
 def load_subject_pair(folder:str|Path,     # one subject's raw DICOM folder
@@ -773,18 +581,3 @@ def load_subject_pair(folder:str|Path,     # one subject's raw DICOM folder
         sid = sel.series.iloc[0]
         out[c.lower()], out[f'{c.lower()}_series'] = load_volume(grp[grp.series == sid]), sid
     return out
-
-# %% ../nbs/02_dicom.ipynb #699c0006
-@call_parse
-def convert_cli(src:str,                # root of the DICOM export
-                dest:str,               # output root (not inside SRC)
-                labels:str=None,        # CSV with subject,class or subject,t_score
-                subject_from:str='folder', # 'folder' (top-level folder) or 'patient_id'
-                workers:int=None,       # processes (default: all cores)
-                pseudonymize:str=None,  # salt: replace subject keys by salted hashes
-                dry_run:bool=False,     # report what would be done, write nothing
-                any_orientation:bool=False, # let a non-sagittal T1/T2 be chosen when no sagittal one is valid
-               ):
-    "Convert the best sagittal T1 and T2 of every subject in a DICOM export to NIfTI, filed by class"
-    convert_dicom(src, dest, labels=labels, subject_from=subject_from, workers=workers, pseudonymize=pseudonymize, dry_run=dry_run,
-                  require_sagittal=not any_orientation)
