@@ -543,7 +543,7 @@ def load_volume(g:pd.DataFrame, # rows of one volume
     img.header.set_xyzt_units('mm', 'sec')
     return img
 
-# %% ../nbs/02_dicom.ipynb #a7bf82ae
+# %% ../nbs/02_dicom.ipynb #1ac6b073
 def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                   wanted:tuple=('T1','T2'),      # classes to pick
                   require_sagittal:bool=True,    # only sagittal stacks qualify
