@@ -23,7 +23,7 @@ from .labels import CLASSES, WHO_NORMAL_MIN, WHO_OSTEOPOROSIS_MAX, who_class, su
 # %% auto #0
 __all__ = ['TISSUES', 'TISSUE', 'DISTRACTORS', 'DEFECTS', 'sample_t_scores', 'SpineSubject', 'marrow_fat_fraction',
            'random_subject', 'arc_point', 'tissue_labels', 'render', 'subject_seed', 'make_subject_volumes',
-           'step_progress', 'make_cohort', 'synth_cli']
+           'can_redraw', 'step_progress', 'make_cohort', 'synth_cli']
 
 # %% ../nbs/01_synth.ipynb #a886ccff
 _T_MIXTURE = {'normal': (-0.1, 0.8), 'osteopenia': ((WHO_NORMAL_MIN + WHO_OSTEOPOROSIS_MAX)/2, 0.5), 'osteoporosis': (-3.1, 0.55)}  # (mean, sd) per class
@@ -679,8 +679,8 @@ _DEFECT_DETAIL = dict(
 DEFECTS = ('missing_slice','uneven_spacing','truncated_file','no_pixel_data','non_dicom_file','mixed_orientation','no_t2')
 
 # %% ../nbs/01_synth.ipynb #f7964bb3
-def _redrawable()->bool:
-    "Can progress be redrawn in place here (a terminal or a notebook)?"
+def can_redraw()->bool:
+    "True when progress can be redrawn in place here: a terminal or a notebook (not a log file or a pipe)"
     from fastprogress.fastprogress import IN_NOTEBOOK
     isatty = getattr(sys.stdout, 'isatty', None)
     return bool(IN_NOTEBOOK) or bool(isatty and isatty())
@@ -693,7 +693,7 @@ def step_progress(items,                # what to iterate over (a generator of r
     "Iterate over `items` showing progress: a bar in a terminal or notebook, else one line per step (at most about 20)"
     total = len(items) if total is None else int(total)
     if not show or total <= 0: yield from items; return
-    if _redrawable(): yield from progress_bar(items, total=total, leave=False); return
+    if can_redraw(): yield from progress_bar(items, total=total, leave=False); return
     every = max(1, math.ceil(total/20))
     for k, x in enumerate(items, 1):
         yield x
