@@ -56,7 +56,7 @@ def pseudonym(key:str,        # subject key (folder name or PatientID)
     if not str(salt).strip(): raise ValueError("pseudonymize: the salt is empty; pass a secret phrase (kept out of the output), or no --pseudonymize")
     return 'sub-' + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:12]
 
-# %% ../nbs/03_convert.ipynb #31a3f1cc
+# %% ../nbs/03_convert.ipynb #cbeb90cc
 def _fingerprint(g:pd.DataFrame, salt:str|None=None)->str:
     "Hash of the source files' names, sizes and modification times (keyed by the salt when pseudonymized)"
     h = hashlib.sha256(b'' if salt is None else f"{salt}\x00".encode())
@@ -86,7 +86,7 @@ def sidecar(g:pd.DataFrame,       # rows of the volume
                 Pseudonymized=salt is not None, SourceFingerprint=_fingerprint(g, salt))
     return meta
 
-# %% ../nbs/03_convert.ipynb #bfc0cad7
+# %% ../nbs/03_convert.ipynb #9b130ed8
 def _gzip(data:bytes)->bytes:
     "gzip `data` fast: ISA-L (`isal`, about 7x faster) when installed, else zlib level 1 (nibabel's default); no name or time in the header"
     try: from isal import igzip
@@ -133,7 +133,7 @@ def write_series(g:pd.DataFrame,        # rows of the chosen volume
     _atomic(js, lambda t: t.write_text(json.dumps(meta, indent=1)))
     return path, 'written'
 
-# %% ../nbs/03_convert.ipynb #38a16e2d
+# %% ../nbs/03_convert.ipynb #8c658868
 MANIFEST, LOCK, REPORT = '.spine_osteo_manifest.json', '.spine_osteo.lock', 'conversion_report.csv'
 
 def _salt_check(salt:str|None)->str|None:
@@ -248,7 +248,7 @@ class OutputFolder:
                    files=dict(sorted(self.files.items())))
         _atomic(dest_path(self.root, MANIFEST), lambda t: t.write_text(json.dumps(man, indent=1)))
 
-# %% ../nbs/03_convert.ipynb #5199bc6d
+# %% ../nbs/03_convert.ipynb #637ea35a
 _ABS_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\]+[/\\])+[^\s'\",;)]*")
 
 def _cite_files(text:str, paths, src:Path, dest:Path)->str:
@@ -275,7 +275,7 @@ def _write_all(tasks:list, workers:int|None, progress:bool)->list:
     with ProcessPoolExecutor(n if n > 1 else 0, mp_context=get_context('fork') if os.name == 'posix' else None) as ex:
         return list(step_progress(ex.map(_write_task, tasks), len(tasks), 'volumes', progress))
 
-# %% ../nbs/03_convert.ipynb #b0418385
+# %% ../nbs/03_convert.ipynb #84efeb46
 _TEXT_COLS, _TOKEN = ('reason', 'class_reason'), re.compile(r"[^\s'\"(),;]+")
 
 def _source_names(hdr:pd.DataFrame, src:Path, subject_from:str)->dict:
@@ -311,7 +311,7 @@ def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict)->pd.Data
         vols.loc[idx, 'description'] = [derived[sid] for sid in vols.loc[idx, '_sid']]
     return vols
 
-# %% ../nbs/03_convert.ipynb #c72bd4ff
+# %% ../nbs/03_convert.ipynb #f70ca8ea
 def _check_args(src:Path, dest:Path, subject_from:str, workers, pseudonymize, wanted):
     "Refuse bad arguments before anything is read: one clear message each"
     if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' (one top-level folder per subject) or 'patient_id'")
@@ -325,7 +325,7 @@ def _check_args(src:Path, dest:Path, subject_from:str, workers, pseudonymize, wa
     if d == s or s in d.parents: raise ValueError(f"{dest}: the output folder is inside the input folder {src}; choose a folder outside it (inputs are never modified)")
     if d in s.parents: raise ValueError(f"{src}: the input folder is inside the output folder {dest}; choose an output folder outside the export")
 
-# %% ../nbs/03_convert.ipynb #ccfa7c79
+# %% ../nbs/03_convert.ipynb #66a03398
 def _foreign_files(dest:Path, ours:list)->list:
     "Files that the converter did not write, in the subject folders where it wrote or removed files"
     top, ours = dest.resolve(), set(ours); out = []
@@ -347,7 +347,7 @@ def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int)-
                      "series descriptions, and the acquisition month and time in file names and sidecars")
     return notes
 
-# %% ../nbs/03_convert.ipynb #6bfa78e5
+# %% ../nbs/03_convert.ipynb #ae99e7d6
 def summarize(rep:pd.DataFrame,          # conversion report
               skipped:dict|None=None,    # counts of skipped files by reason
               wanted=('T1','T2'),        # classes that make a complete subject
