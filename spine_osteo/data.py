@@ -768,7 +768,7 @@ class CachedPairDL(TfmdDL):
         "(PairLoader, t1 paths, t2 paths, labels) when batches can be read from the cache, else None (fastai's item path)"
         ds = self.dataset
         if not self.batch_read or self.bs is None or len(getattr(ds, 'tls', ())) != 2: return None
-        fs = list(ds.tls[0].tfms.fs)
+        fs = [t for t in ds.tls[0].tfms.fs if not (type(t) is Transform and t.name == 'noop')]   # the DataBlock's default `get_x`
         if len(fs) != 1 or not isinstance(fs[0], PairLoader) or fs[0].cache is None: return None
         if self.before_batch.fs or any(type(t).__name__ != 'ToTensor' for t in self.after_item.fs): return None
         items = ds.tls[0].items
