@@ -6,6 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/data.html.md"""
 
 # %% ../nbs/04_data.ipynb #e95b9756
 from __future__ import annotations
+from .labels import CLASSES                  # first: the package silences fastai's import-time warning
 import os, json, hashlib, tempfile, warnings, math, struct, zlib, collections
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict, replace
@@ -24,7 +25,6 @@ from fastai.data.block import TransformBlock, CategoryBlock, DataBlock
 from fastai.vision.data import get_grid
 from fasttransform import Transform, ItemTransform
 from plum import dispatch
-from .labels import CLASSES
 
 # %% auto #0
 __all__ = ['NIFTI_SUFFIXES', 'CACHE_VERSION', 'check_nifti', 'find_subjects', 'read_subject_table', 'PreprocessConfig',
