@@ -8,11 +8,12 @@
 1. preprocessing throughput (volumes/s): `preprocess_volume` vs MONAI Compose(LoadImage, EnsureChannelFirst,
    Orientation RAS, Resize 128^3, ScaleIntensityRangePercentiles 0.5/99.5, NormalizeIntensity) on the same files:
    synthetic lumbar-like sagittal series (15 slices x 384 x 384, 4 x 0.8 x 0.8 mm, int16, stored PIL) and the
-   real sct_spine T1/T2 shipped in testdata/;
+   real sct_spine T1/T2 shipped in testdata/; and on the same files the header check `check_nifti` that
+   `read_subject_table` makes for every volume (ms/volume; ratio: reading the voxels with nibabel / the check);
 2. cached epoch, the loader alone (no augmentation): pairs/s that `SpineDataLoaders` delivers at 128^3 once the disk
    cache is warm, with batch reads (`CachedPairDL`, the default) against fastai's item path (`batch_read=False`), on
    the same cache in the same run: float16 batches as they leave the loader for the device (`create_batches`, what a
-   GPU run copies), and whole float32 batches on the CPU (`PairToFloat` on the CPU); the first, uncached epoch too;
+   GPU run copies), and whole float32 batches on `--device` (`PairToFloat` there); the first, uncached epoch too;
 3. augmentation: ms per batch of 8 pairs (8,2,128,128,128) with every spatial transform drawn (flip, rotation,
    zoom, elastic; one grid_sample) vs MONAI per-sample RandRotate + RandFlip + RandZoom + Rand3DElastic (prob 1).
 """
@@ -84,13 +85,20 @@ def main():
             t_ours = best_of(lambda: [preprocess_volume(f, cfg) for f in fs], a.reps)
             t_monai = best_of(lambda: [monai_pre(str(f)) for f in fs], a.reps)
             rows.append((f'preprocess, {name} ({len(fs)} vol)', 'volumes/s', len(fs)/t_ours, len(fs)/t_monai, t_monai/t_ours))
+        # ---- 1b. header check (what `read_subject_table` does for every volume) against reading the voxels ----
+        import nibabel as nib
+        from spine_osteo.data import check_nifti
+        for name, fs in (('synthetic 15x384x384 sagittal', files), ('real sct_spine T1+T2', real)):
+            t_check = best_of(lambda: [check_nifti(f) for f in fs], a.reps)
+            t_read = best_of(lambda: [np.asarray(nib.load(str(f)).dataobj) for f in fs], a.reps)
+            rows.append((f'check_nifti (header only) vs reading the voxels, {name}', 'ms/volume', 1e3*t_check/len(fs), None, t_read/t_check))
         # ---- 2. cached epoch, the loader alone ----
         for i in range(a.epoch_subjects):          # smaller series than above: the cached volumes are 128^3 whatever the input
             for m in ('T1', 'T2'):
                 arr, aff = as_orientation(lumbar_like(1000 + 10*i + (m == 'T2'), shape=(15, 96, 96)), 'PIL', spacing=(4., 3.2, 3.2))
                 c = ['normal', 'osteopenia', 'osteoporosis'][i % 3]
                 write_nifti(arr, tmp/'epoch'/c/m/f'sub{i:03d}'/f'{m}.nii.gz', affine=aff)
-        kw = dict(size=a.size, bs=a.epoch_bs, valid_pct=0.25, aug=None, cache_dir=tmp/'cache', device='cpu', shuffle=True, drop_last=False)
+        kw = dict(size=a.size, bs=a.epoch_bs, valid_pct=0.25, aug=None, cache_dir=tmp/'cache', device=dev, shuffle=True, drop_last=False)
         fast = SpineDataLoaders.from_folder(tmp/'epoch', **kw)
         item = SpineDataLoaders.from_folder(tmp/'epoch', batch_read=False, **kw)
         loaders = (fast.train, fast.valid)
@@ -103,11 +111,11 @@ def main():
             return sum(len(b[0]) for dl in loaders for b in dl.create_batches(dl.get_idxs()))
         t = time.perf_counter(); n = epoch(fast); t_first = time.perf_counter() - t
         rows.append((f'epoch at {a.size}^3, first (preprocess + store), batch reads', 'pairs/s', n/t_first, None, None))
-        t_item = best_of(lambda: epoch(item), a.reps + 1)
-        t_f32 = best_of(lambda: epoch(fast), a.reps + 1)
+        t_item = best_of(lambda: epoch(item), a.reps + 1, sync)
+        t_f32 = best_of(lambda: epoch(fast), a.reps + 1, sync)
         t_f16 = best_of(epoch_f16, a.reps + 1)
-        rows.append((f'cached epoch at {a.size}^3, fastai item path (float32 batches)', 'pairs/s', n/t_item, None, None))
-        rows.append((f'cached epoch at {a.size}^3, batch reads, float32 batches on the CPU', 'pairs/s', n/t_f32, None, t_item/t_f32))
+        rows.append((f'cached epoch at {a.size}^3, fastai item path (float32 batches on the {dev.type.upper()})', 'pairs/s', n/t_item, None, None))
+        rows.append((f'cached epoch at {a.size}^3, batch reads, float32 batches on the {dev.type.upper()}', 'pairs/s', n/t_f32, None, t_item/t_f32))
         rows.append((f'cached epoch at {a.size}^3, batch reads, float16 batches for the device', 'pairs/s', n/t_f16, None, t_item/t_f16))
         # ---- 3. augmentation ----
         g = torch.Generator().manual_seed(0)
