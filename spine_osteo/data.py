@@ -91,7 +91,7 @@ def _check_header(img, name:str):
     zooms = np.asarray(img.header.get_zooms()[:3], dtype=float)
     if not (np.isfinite(zooms).all() and (zooms > 0).all()):
         raise ValueError(f"{name}: voxel size {tuple(round(float(z), 4) for z in zooms)} mm is not finite and positive; fix the header (pixdim) or convert the series again")
-    aff = np.asarray(img.affine, dtype=float)
+    aff = np.asarray(img.affine if img.affine is not None else img.header.get_best_affine(), dtype=float)
     if not np.isfinite(aff).all(): raise ValueError(f"{name}: the affine (voxel to mm) has NaN or infinite entries; fix the header (sform/qform) or convert the series again")
     if abs(np.linalg.det(aff[:3, :3])) < 1e-9 * np.prod(zooms) or np.isnan(nib.orientations.io_orientation(aff)[:, 0]).any():
         raise ValueError(f"{name}: singular affine {np.round(aff[:3, :3], 3).tolist()}: its voxel axes do not span 3-D space, so the "
@@ -771,6 +771,7 @@ class CachedPairDL(TfmdDL):
         fs = [t for t in ds.tls[0].tfms.fs if not (type(t) is Transform and t.name == 'noop')]   # the DataBlock's default `get_x`
         if len(fs) != 1 or not isinstance(fs[0], PairLoader) or fs[0].cache is None: return None
         if self.before_batch.fs or any(type(t).__name__ != 'ToTensor' for t in self.after_item.fs): return None
+        if not any(isinstance(t, PairToFloat) for t in self.after_batch.fs): return None   # float16 must not reach the user
         items = ds.tls[0].items
         if not isinstance(items, pd.DataFrame) or not {'t1', 't2'} <= set(items.columns): return None
         return fs[0], items['t1'].tolist(), items['t2'].tolist(), ds.tls[1]
@@ -790,7 +791,7 @@ class CachedPairDL(TfmdDL):
         in_worker = torch.utils.data.get_worker_info() is not None
         dev = torch.device(self.device) if self.device is not None else None
         pin = not in_worker and dev is not None and dev.type == 'cuda' and torch.cuda.is_available()
-        reuse = not in_worker and any(isinstance(t, PairToFloat) for t in self.after_batch.fs)  # float16 never leaves the loop
+        reuse = not in_worker                                  # `PairToFloat` copies each batch before the next is asked for
         ahead = 0 if in_worker else self.prefetch
         batches = [list(b) for b in chunked(samps, self.bs, self.drop_last)]
         bufs = self._take_buffers(ahead + 1, shape, pin) if reuse else []
