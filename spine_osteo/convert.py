@@ -16,7 +16,7 @@ import pydicom
 from fastcore.parallel import ProcessPoolExecutor
 from fastcore.script import call_parse
 from .labels import read_labels, subject_key, LabelsWarning
-from .synth import step_progress, can_redraw
+from .synth import step_progress, can_redraw, die_with_parent
 from .dicom import scan_dicom, assess_series, load_volume
 
 # %% auto #0
@@ -140,6 +140,16 @@ def _salt_check(salt:str|None)->str|None:
     "A slow, one-way check value of the salt (PBKDF2-SHA256, 200,000 rounds) so two runs can tell whether they used the same one"
     return None if salt is None else hashlib.pbkdf2_hmac('sha256', salt.encode(), b'spine_osteo output folder', 200_000).hex()[:16]
 
+_HELD = set()   # lock file descriptors this process holds: a forked child closes its copies at once
+
+def _close_held_locks():
+    "After a fork, in the child: close the inherited lock descriptors (the parent's lock stays), so a worker that outlives a killed run cannot keep DST locked"
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError): os.close(fd)
+    _HELD.clear()
+
+if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=_close_held_locks)
+
 def _lock(fd:int)->bool:
     "Try to take an exclusive, non-blocking lock on the open file `fd` (True: taken)"
     try:
@@ -188,7 +198,7 @@ class OutputFolder:
         if not _lock(fd):
             os.close(fd)
             raise BlockingIOError(f"{self.root}: another spine-osteo-convert is writing to this folder now ({LOCK} is locked); wait for it to finish or choose another output folder")
-        self._fd = fd
+        self._fd = fd; _HELD.add(fd)
         try:
             self.check()
             self._remove_stale_temporaries()
@@ -197,7 +207,7 @@ class OutputFolder:
         return self
 
     def _release(self):
-        if self._fd is not None: os.close(self._fd); self._fd = None   # closing the file releases the lock
+        if self._fd is not None: _HELD.discard(self._fd); os.close(self._fd); self._fd = None   # closing the file releases the lock
 
     def __exit__(self, typ, *exc):
         if typ is not None and self._fresh and not self.files:   # a first run that failed before writing leaves no trace
@@ -272,7 +282,8 @@ def _write_task(task):
 def _write_all(tasks:list, workers:int|None, progress:bool)->list:
     "Run the write tasks over a process pool (forked: workers see the rows already read), with progress"
     n = min(workers or os.cpu_count() or 1, len(tasks))
-    with ProcessPoolExecutor(n if n > 1 else 0, mp_context=get_context('fork') if os.name == 'posix' else None) as ex:
+    with ProcessPoolExecutor(n if n > 1 else 0, mp_context=get_context('fork') if os.name == 'posix' else None,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as ex:   # a killed run leaves no worker writing on
         return list(step_progress(ex.map(_write_task, tasks), len(tasks), 'volumes', progress))
 
 # %% ../nbs/03_convert.ipynb #84efeb46
@@ -312,14 +323,18 @@ def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict)->pd.Data
     return vols
 
 # %% ../nbs/03_convert.ipynb #f70ca8ea
-def _check_args(src:Path, dest:Path, subject_from:str, workers, pseudonymize, wanted):
+def _check_args(src:str|Path, dest:str|Path, subject_from:str, workers, pseudonymize, wanted):
     "Refuse bad arguments before anything is read: one clear message each"
+    for what, p in (('input', src), ('output', dest)):   # Path('') would be the current folder
+        if not str(p).strip(): raise ValueError(f"the {what} folder is empty (''); pass the path of the {'folder that holds the DICOM export' if what == 'input' else 'output folder'}")
+    src, dest = Path(src), Path(dest)
     if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' (one top-level folder per subject) or 'patient_id'")
     if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 1): raise ValueError(f"workers={workers!r}: use a whole number ≥ 1, or leave it out for all cores")
     if pseudonymize is not None and not str(pseudonymize).strip(): raise ValueError("--pseudonymize: the salt is empty; pass a secret phrase (it never enters the output), or leave --pseudonymize out")
     if not wanted or any(not isinstance(c, str) or not re.fullmatch(r'[A-Za-z0-9]+', c) for c in wanted): raise ValueError(f"wanted={wanted!r}: give class names such as ('T1', 'T2')")
     if not src.exists(): raise FileNotFoundError(f"{src}: input folder not found; pass the folder that holds the DICOM export")
     if not src.is_dir(): raise NotADirectoryError(f"{src}: is a file; pass the folder that holds the DICOM export")
+    if dest.is_symlink() and not dest.exists(): raise FileNotFoundError(f"{dest}: is a symbolic link to a missing folder ({os.readlink(dest)}); create that folder, or pass another output folder")
     if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"{dest}: exists and is not a folder; pass a new or empty folder for the output")
     s, d = src.resolve(), dest.resolve()
     if d == s or s in d.parents: raise ValueError(f"{dest}: the output folder is inside the input folder {src}; choose a folder outside it (inputs are never modified)")
@@ -392,8 +407,8 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                   verbose:bool=True,             # print the summary
                  )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
     "Convert the best T1 and T2 of every subject under `src` to NIfTI in `dest/<class>/<T1|T2>/<subject>/`"
+    _check_args(src, dest, subject_from, workers, pseudonymize, wanted)
     src, dest, salt = Path(src), Path(dest), pseudonymize
-    _check_args(src, dest, subject_from, workers, salt, wanted)
     lab = read_labels(labels, name_subjects=salt is None)
     out, removed = OutputFolder(dest, salt), []
     with (contextlib.nullcontext(out) if dry_run else out):
@@ -411,6 +426,13 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
             vols.loc[m, 'decision'] = 'rejected'
             vols.loc[m, 'reason'] = (f"{len(n)} different source names become this subject key; rename them so they differ in a letter or digit"
                                      + ('' if salt else f" ({', '.join(map(repr, n))})"))
+        if salt is None:   # keys that differ only in case would share one folder on Windows, macOS and most shared drives
+            folded = {}
+            for s in vols.subject.unique(): folded.setdefault(s.casefold(), []).append(s)
+            for ss in (sorted(v) for v in folded.values() if len(v) > 1):
+                m = vols.subject.isin(ss); vols.loc[m, 'decision'] = 'rejected'
+                vols.loc[m, 'reason'] = (f"subject keys {' and '.join(map(repr, ss))} differ only in letter case: on Windows, macOS and most shared drives "
+                                         "they would be one folder; rename one (or use --pseudonymize)")
         pn = {h for hs in hdr.pn_hash for h in hs}
         n_named = sum(hashlib.sha256(s.lower().encode()).hexdigest()[:16] in pn for s in vols.subject.unique())
         vols['_sid'], vols['_orig'] = vols.series, vols.subject
