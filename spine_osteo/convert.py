@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/convert.html.md"""
 
 # %% ../nbs/03_convert.ipynb #28fe7fc9
 from __future__ import annotations
-import os, re, sys, json, gzip, hashlib, secrets, warnings, contextlib
+import os, re, sys, json, gzip, bisect, hashlib, secrets, warnings, contextlib
 from multiprocessing import get_context
 from pathlib import Path
 import numpy as np
@@ -348,14 +348,29 @@ def _foreign_files(dest:Path, ours:list)->list:
         if d.is_dir(): out += [p.relative_to(top).as_posix() for p in sorted(d.iterdir()) if p.is_file() and not p.name.startswith('.') and p.relative_to(top).as_posix() not in ours]
     return out
 
-def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int)->list:
-    "Lines after the summary: what was removed or left alone, labels without images, and what the outputs identify"
+def _unread_links(src:Path, paths)->list:
+    "Folders under `src` that are symbolic links of which no file was read (the header scan does not follow links), relative to `src`"
+    links = [Path(top)/d for top, dirs, _ in os.walk(src) for d in dirs if (Path(top)/d).is_symlink()]
+    read = sorted(map(str, paths)); out = []
+    for l in links:
+        pre = str(l) + os.sep; k = bisect.bisect_left(read, pre)
+        if not (k < len(read) and read[k].startswith(pre)): out.append(l.relative_to(src).as_posix())
+    return sorted(out)
+
+def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int, unread:list=())->list:
+    "Lines after the summary: what was removed, left alone or not read, labels without images, and what the outputs identify"
     notes = []
+    if unread: notes.append(f"warning: {len(unread)} folder(s) under the input are symbolic links that were not read" + ('' if salt is not None else f" (e.g. {unread[0]})")
+                            + "; their files are not converted: pass the real folders, or copy them into the input")
     if removed: notes.append(f"removed {len(removed)} file(s) that an earlier conversion wrote here and this one no longer selects (a changed label or series, or a subject no longer in the input)")
     if foreign: notes.append(f"left alone: {len(foreign)} file(s) beside the outputs that the converter did not write (e.g. {foreign[0]}); a subject with two T1 or T2 files is refused by the data loaders")
     keys = set(names) | {subject_key(n) for ns in names.values() for n in ns}
     missing = sorted(set(lab) - keys)
     if missing: notes.append(f"{len(missing)} subject(s) of the labels file have no images in the input" + ('' if salt is not None else f" (e.g. {', '.join(missing[:3])})"))
+    unz = {k.lstrip('0'): k for k in keys}
+    zeros = [(m, unz[m.lstrip('0')]) for m in missing if m.lstrip('0') in unz and m.lstrip('0')]   # '7' in the labels, folder '007'
+    if zeros: notes.append(f"{len(zeros)} of them and a subject of the input differ only in leading zeros" + ('' if salt is not None else f" (e.g. {zeros[0][0]!r} and {zeros[0][1]!r})")
+                           + "; did a spreadsheet drop the zeros? Write the subjects as text")
     if salt is None:
         if n_named: notes.append(f"warning: {n_named} subject folder name(s) equal the patient's name; use --pseudonymize SALT to keep names out of the output")
         notes.append("note: without --pseudonymize the outputs keep the export's identifiers and dates: subject names (folder names or PatientIDs), "
@@ -468,7 +483,7 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
         rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
         if not dry_run: _atomic(dest_path(dest, REPORT), lambda t: rep.to_csv(t, index=False))
     if verbose:
-        notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named)
+        notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named, _unread_links(src, hdr.path))
         print(('\n' if progress else '') + '\n'.join([summarize(rep, skipped, wanted, dry_run)] + notes))
     return rep
 
