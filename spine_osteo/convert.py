@@ -136,9 +136,10 @@ def write_series(g:pd.DataFrame,        # rows of the chosen volume
 # %% ../nbs/03_convert.ipynb #8c658868
 MANIFEST, LOCK, REPORT = '.spine_osteo_manifest.json', '.spine_osteo.lock', 'conversion_report.csv'
 
-def _salt_check(salt:str|None)->str|None:
-    "A slow, one-way check value of the salt (PBKDF2-SHA256, 200,000 rounds) so two runs can tell whether they used the same one"
-    return None if salt is None else hashlib.pbkdf2_hmac('sha256', salt.encode(), b'spine_osteo output folder', 200_000).hex()[:16]
+def _salt_check(salt:str|None, nonce:str|None=None)->str|None:
+    "A slow, one-way check value of the salt (PBKDF2-SHA256, 200,000 rounds, keyed by the folder's random `nonce`) so two runs can tell whether they used the same one"
+    if salt is None: return None
+    return hashlib.pbkdf2_hmac('sha256', salt.encode(), b'spine_osteo output folder' + bytes.fromhex(nonce or ''), 200_000).hex()[:16]
 
 _HELD = set()   # lock file descriptors this process holds: a forked child closes its copies at once
 
@@ -167,7 +168,8 @@ class OutputFolder:
                  salt:str|None=None,          # pseudonymization salt of this run (None: plain)
                 ):
         self.root, self.salt, self.files, self._fd, self._created, self._fresh = Path(root), salt, {}, None, False, False
-        self._salt_check = _salt_check(salt)
+        self._nonce = secrets.token_hex(16) if salt is not None else None   # a new folder's; `check` takes an existing folder's
+        self._salt_check = _salt_check(salt, self._nonce)
         self.check()
 
     def check(self):
@@ -181,7 +183,8 @@ class OutputFolder:
             self.files = {}; return
         try:
             man = json.loads(m.read_text())
-            files, pseudo, check = dict(man['files']), bool(man['pseudonymized']), man.get('salt_check')
+            files, pseudo, check, nonce = dict(man['files']), bool(man['pseudonymized']), man.get('salt_check'), man.get('salt_nonce')
+            if self.salt is not None and pseudo and nonce != self._nonce: self._nonce, self._salt_check = nonce, _salt_check(self.salt, nonce)   # no nonce: a folder of format 1 before it
         except (OSError, ValueError, KeyError, TypeError): raise ValueError(f"{m}: the manifest is damaged; convert into a new folder") from None
         if files and pseudo != (self.salt is not None):
             was, now = ('with', 'without') if pseudo else ('without', 'with')
@@ -255,6 +258,7 @@ class OutputFolder:
     def save(self):
         "Write the manifest atomically"
         man = dict(written_by='spine_osteo.convert', format=1, pseudonymized=self.salt is not None, salt_check=self._salt_check,
+                   **({'salt_nonce': self._nonce} if self._nonce else {}),
                    files=dict(sorted(self.files.items())))
         _atomic(dest_path(self.root, MANIFEST), lambda t: t.write_text(json.dumps(man, indent=1)))
 
@@ -499,6 +503,9 @@ def convert_cli(src:str,                # root of the DICOM export
                 any_orientation:bool=False, # let a non-sagittal T1/T2 be chosen when no sagittal one is valid
                ):
     "Convert the best sagittal T1 and T2 of every subject in a DICOM export to NIfTI, filed by class"
+    if pseudonymize is not None and 0 < len(pseudonymize.strip()) < 16:
+        print(f"warning: the --pseudonymize salt is short ({len(pseudonymize.strip())} characters): whoever gets the outputs can try likely salts "
+              "and then recompute every pseudonym from the PatientIDs or folder names; use 16 or more random characters, kept secret", file=sys.stderr)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('always', LabelsWarning)
