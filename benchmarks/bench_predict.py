@@ -36,6 +36,7 @@ def main():
     ap.add_argument('--base', default='main', help='git revision holding "today\'s code"')
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--n-subjects', type=int, default=6)
+    ap.add_argument('--import-reps', type=int, default=1, help='repetitions of each import measure')
     ap.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='bench_predict_'))
@@ -85,20 +86,35 @@ def run(a, tmp):
     print(f"\nmeasuring (median of {a.reps}, alternating; today = {a.base} @ {rev}):", flush=True)
     for s in ('spine-osteo-predict', 'spine-osteo-train', 'spine-osteo-demo', 'spine-osteo-convert'):
         measure(f"{s} --help", {'today': [script(s), '--help'], 'new': [script(s), '--help']})
-    for m in ('torch', 'monai', 'monai.networks.nets', 'monai.networks.nets.efficientnet', 'fastai.learner',
-              'spine_osteo.data', 'spine_osteo.model', 'spine_osteo.inference', 'spine_osteo.cli'):
+    for m in ('torch', 'monai', 'monai.networks.nets.efficientnet', 'fastai.learner', 'spine_osteo.data',
+              'spine_osteo.inference', 'spine_osteo.cli'):
         same = not m.startswith('spine_osteo')
-        measure(f"import {m}", {'today': None if same else [py, '-c', f'import {m}'], 'new': [py, '-c', f'import {m}']})
-    measure("import torch, nibabel, pandas, pydicom (floor of any predict)", {'today': None, 'new': [py, '-c', 'import torch, nibabel, pandas, pydicom']})
+        measure(f"import {m}", {'today': None if same else [py, '-c', f'import {m}'], 'new': [py, '-c', f'import {m}']}, reps=a.import_reps)
+    measure("import torch, nibabel, pandas, pydicom (floor of any predict)", {'today': None, 'new': [py, '-c', 'import torch, nibabel, pandas, pydicom']}, reps=a.import_reps)
     measure("one subject, raw DICOM -> printed prediction", {'today': [script('spine-osteo-predict'), tmp/'run'/'model.pkl', subj[0]],
                                                               'new': [script('spine-osteo-predict'), tmp/'run', subj[0]]})
     measure(f"{len(subj)} subjects: one call each (today) vs one --out call (new)",
             {'today': [[script('spine-osteo-predict'), tmp/'run'/'model.pkl', s] for s in subj],
              'new': [script('spine-osteo-predict'), tmp/'run', tmp/'export', '--out', tmp/'p.csv', '--workers', 2]}, reps=1)
+    stages = ("import time, sys; t0 = time.perf_counter(); T = {}\n"
+              "from spine_osteo.inference import load_predictor, predict_subject; T['import spine_osteo.inference'] = time.perf_counter()\n"
+              f"p = load_predictor({str(tmp/'run')!r}); T['load predictor.pt'] = time.perf_counter()\n"
+              "import spine_osteo.data; T['import spine_osteo.data (fastai, for preprocessing)'] = time.perf_counter()\n"
+              f"r = predict_subject(p, dicom_dir={str(subj[0])!r}); T['scan, select, read, preprocess, predict'] = time.perf_counter()\n"
+              "prev = t0\n"
+              "for k, v in T.items(): print(f'{k}\t{v - prev:.2f}'); prev = v\n")
+    parts = {}
+    for _ in range(a.reps):
+        dt, rc, so, se = sh([py, '-c', stages], envs['new'], cwd=tmp)
+        for line in so.strip().splitlines():
+            k, v = line.split('\t'); parts.setdefault(k, []).append(float(v))
+    print("\none subject, new code, stages inside one process (median):")
+    for k, v in parts.items(): print(f"  {k:<58} {statistics.median(v):6.2f} s")
     print(f"\nMachine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
           f"python {platform.python_version()}, torch {torch.__version__}; OMP_NUM_THREADS={a.threads}")
     print("\n| measure | today (s) | new (s) | today / new |\n|---|---|---|---|")
     for label, t, n in rows:
         print(f"| {label} | {'' if t is None else f'{t:.2f}'} | {n:.2f} | {'' if t is None else f'{t/n:.1f}x'} |")
+    for k, v in parts.items(): print(f"| new, one subject, stage: {k} |  | {statistics.median(v):.2f} |  |")
 
 if __name__ == '__main__': main()
