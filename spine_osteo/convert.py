@@ -304,7 +304,9 @@ def _label_of(s:str, names:list, lab:dict)->str:
     found = [lab[k] for k in [*map(subject_key, names), s] if k in lab]
     return found[0] if found else 'unlabelled'
 
-def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict)->pd.DataFrame:
+_PATIENT_KEY = re.compile(r"\bpt-([0-9a-f]{6,})\b")   # `dicom`'s patient keys: unsalted hashes of PatientID, name and birth date
+
+def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict, salt:str|None=None)->pd.DataFrame:
     "The report's text with series descriptions and protocols replaced by the derived class and plane, file names by their place in the series, and source names by the pseudonym"
     vols = vols.copy(); rows = dict(tuple(grp.groupby('subject', sort=False)))
     for s, idx in vols.groupby('_orig').groups.items():
@@ -321,6 +323,8 @@ def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict)->pd.Data
             for pat, rep in quoted: t = pat.sub(rep, t)
             t = _TOKEN.sub(lambda m: files.get(sid, {}).get(m.group(), m.group()), t)   # the row's own series' files
             for n in names_: t = re.sub(rf"(?<!\w){re.escape(n)}(?!\w)", v.subject.iloc[0], t)
+            if salt is not None:   # the same in every export: a linkable identifier; keyed by the salt it tells patients apart here only
+                t = _PATIENT_KEY.sub(lambda m: 'pt-' + hashlib.sha256(f"{salt}\x00{m.group(1)}".encode()).hexdigest()[:8], t)
             return t
         for c in _TEXT_COLS: vols.loc[idx, c] = [clean(t, sid) for t, sid in zip(vols.loc[idx, c], vols.loc[idx, '_sid'])]
         vols.loc[idx, 'description'] = [derived[sid] for sid in vols.loc[idx, '_sid']]
@@ -482,7 +486,7 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                     vols.at[j, 'decision'], vols.at[j, 'reason'] = 'selected', f"best {r.cls} after {_series_ref(r)} failed"
             todo = nxt
         if not dry_run: removed = out.finish(kept)
-        if salt is not None: vols = _pseudonymize_text(vols, grp, names)
+        if salt is not None: vols = _pseudonymize_text(vols, grp, names, salt)
         vols['reason'] = [_cite_files(t, (), src, dest) for t in vols.reason]   # one line, no path, whatever a reason quotes
         rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
         if not dry_run: _atomic(dest_path(dest, REPORT), lambda t: rep.to_csv(t, index=False))
@@ -499,10 +503,16 @@ def convert_cli(src:str,                # root of the DICOM export
                 subject_from:str='folder', # 'folder' (top-level folder) or 'patient_id'
                 workers:int=None,       # processes (default: all cores)
                 pseudonymize:str=None,  # secret salt: pseudonymous subject keys, no dates, no free text in the outputs
+                salt_file:str=None,     # a file holding the salt instead (keeps it out of `ps` and the shell history)
                 dry_run:bool=False,     # report what would be done, write nothing
                 any_orientation:bool=False, # let a non-sagittal T1/T2 be chosen when no sagittal one is valid
                ):
     "Convert the best sagittal T1 and T2 of every subject in a DICOM export to NIfTI, filed by class"
+    if salt_file is not None:
+        if pseudonymize is not None: raise SystemExit("spine-osteo-convert: give the salt once: --pseudonymize SALT or --salt-file FILE, not both")
+        try: pseudonymize = Path(salt_file).read_text(encoding='utf-8').rstrip('\r\n')
+        except (OSError, UnicodeDecodeError) as e: raise SystemExit(f"spine-osteo-convert: {salt_file}: cannot read the salt file ({getattr(e, 'strerror', None) or e}); pass a text file holding the secret phrase") from None
+        if not pseudonymize.strip(): raise SystemExit(f"spine-osteo-convert: {salt_file}: the salt file is empty; write a secret phrase into it")
     if pseudonymize is not None and 0 < len(pseudonymize.strip()) < 16:
         print(f"warning: the --pseudonymize salt is short ({len(pseudonymize.strip())} characters): whoever gets the outputs can try likely salts "
               "and then recompute every pseudonym from the PatientIDs or folder names; use 16 or more random characters, kept secret", file=sys.stderr)
