@@ -108,7 +108,7 @@ def header(kw, raw, where='one', vr=None, **opts):
     def fn(paths, rng, src):
         for p in paths: edit(p, lambda ds: put(ds, kw, raw, vr))
         return _rescale_oracle(kw, raw, paths, src)
-    return ('header', f"{kw}={raw[:12]!r}" + ('' if where == 'one' else f" ({where})"), where, fn, opts)
+    return ('header', f"{kw}={raw[:24]!r}" + ('' if where == 'one' else f" ({where})"), where, fn, opts)
 
 def delete(kw, where='one', **opts):
     return ('header', f"{kw} deleted" + ('' if where == 'one' else f" ({where})"), where,
