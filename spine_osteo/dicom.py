@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/dicom.html.md"""
 
 # %% ../nbs/02_dicom.ipynb #dad0267f
 from __future__ import annotations
-import os, re, math, struct, hashlib, warnings
+import os, re, math, struct, hashlib, warnings, functools
 from pathlib import Path
 from multiprocessing import get_context, get_all_start_methods
 import numpy as np
@@ -81,6 +81,10 @@ def _short(v, n:int=24)->str:
     s = ''.join(c if c.isprintable() else '?' for c in _str(v) if c not in '\r\n')
     return repr(s if len(s) <= n else s[:n-1] + '…')
 
+def _nan(v):
+    "None for a missing number (None or NaN), else the number"
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
 # %% ../nbs/02_dicom.ipynb #4c6dc1b5
 _BIN = {'US': 'H', 'SS': 'h', 'UL': 'I', 'SL': 'i', 'FL': 'f', 'FD': 'd', 'UV': 'Q', 'SV': 'q'}
 
@@ -109,14 +113,19 @@ _safe_key = subject_key   # the old name, kept only because `convert` still impo
 
 def _patient_key(ds)->str:
     "A pseudonymous key of the patient a file belongs to: a short hash of PatientID, PatientName and PatientBirthDate (never the values)"
-    pid = _str(_get(ds, 'PatientID'))
-    name = '^'.join(re.sub(r'\s+', ' ', c).strip() for c in _str(_get(ds, 'PatientName')).upper().split('^')).rstrip('^ ')
-    birth = re.sub(r'\D', '', _str(_get(ds, 'PatientBirthDate')))
-    return 'pt-' + hashlib.sha256(f"{pid}\x00{name}\x00{birth}".encode('utf-8', 'replace')).hexdigest()[:8]
+    return _identity_hash(_str(_get(ds, 'PatientID')), _str(_get(ds, 'PatientName')), _str(_get(ds, 'PatientBirthDate')))
+
+def _identity_hash(pid:str, name:str, birth:str)->str:
+    "`pt-` and 8 hex digits of SHA-256 over the normalised identity (cached: an export repeats one patient's values in every file)"
+    name = '^'.join(_SPACES.sub(' ', c).strip() for c in name.upper().split('^')).rstrip('^ ')
+    return 'pt-' + hashlib.sha256(f"{pid}\x00{name}\x00{re.sub(r'[^0-9]', '', birth)}".encode('utf-8', 'replace')).hexdigest()[:8]
 
 def _name_hashes(ds)->tuple:
     "Hashes of the patient's name forms (never the name) to spot folder names that are patient names"
-    pn = _str(_get(ds, 'PatientName'))
+    return _name_form_hashes(_str(_get(ds, 'PatientName')))
+
+def _name_form_hashes(pn:str)->tuple:
+    "Hashes of the subject keys of a PatientName and of its family name (cached)"
     if not pn: return ()
     forms = {subject_key(pn).lower(), subject_key(pn.split('^')[0]).lower()}
     return tuple(sorted(hashlib.sha256(f.encode('utf-8', 'replace')).hexdigest()[:16] for f in forms if f))
@@ -501,25 +510,28 @@ def _orient_cluster(iops:list, tol:float=0.01)->list:
         else: reps.append(o); out.append(len(reps)-1)
     return out
 
+def _echo_keys(g:pd.DataFrame)->list:
+    "(echo number, TE) of each row, as `group_series` splits echoes"
+    return [(_nan(e), None if _nan(t) is None else round(t, 2)) for e, t in zip(g.echo_number, g.te)]
+
 _SPLITS = (('orientation', 0), ('matrix', 1), ('matrix', 2), ('pixel spacing', 3), ('echo', 4), ('component', 5))
 
 def group_series(df:pd.DataFrame, # rows from `scan_dicom`
                 )->pd.DataFrame:  # the same rows with `series` (volume id) and `split_by` columns
-    "Group rows into volumes: by subject and SeriesInstanceUID, then split by orientation, matrix, echo and image component"
+    "Group rows into volumes: by subject and SeriesInstanceUID, then split by orientation, matrix, pixel spacing, echo and image component"
     df = df.copy()
-    df['series'], df['split_by'] = '', ''
-    comp = df['component'] if 'component' in df else pd.Series('M', index=df.index)
-    for (subj, uid), g in df.groupby(['subject', 'series_uid'], sort=False):
-        orient = _orient_cluster(list(g.iop))
-        ps = [tuple(round(x, 3) for x in p) if p else None for p in g.pixel_spacing]
-        echo = [(e if e is not None and not np.isnan(e) else None, round(t, 2) if t is not None and not np.isnan(t) else None)
-                for e, t in zip(g.echo_number, g.te)]
-        keys = list(zip(orient, g.rows, g.cols, ps, echo, comp[g.index]))
-        order = list(dict.fromkeys(keys))
-        why = [n for n, i in _SPLITS if len({k[i] for k in keys}) > 1]
-        base = uid or f"nouid_{hashlib.sha256(os.fsencode(str(g.path.iloc[0]))).hexdigest()[:8]}"
-        df.loc[g.index, 'series'] = [base if order.index(k) == 0 else f"{base}-{order.index(k)+1}" for k in keys]
-        df.loc[g.index, 'split_by'] = ','.join(dict.fromkeys(why))
+    iop, rows, cols, paths = list(df.iop), list(df.rows), list(df.cols), list(df.path)
+    ps = [tuple(round(x, 3) for x in p) if p else None for p in df.pixel_spacing]
+    echo = _echo_keys(df)
+    comp = list(df.component) if 'component' in df else ['M']*len(df)
+    series, split = ['']*len(df), ['']*len(df)
+    for (subj, uid), pos in df.groupby(['subject', 'series_uid'], sort=False).indices.items():
+        keys = [(o, rows[i], cols[i], ps[i], echo[i], comp[i]) for o, i in zip(_orient_cluster([iop[i] for i in pos]), pos)]
+        order = {k: n for n, k in enumerate(dict.fromkeys(keys))}
+        why = ','.join(dict.fromkeys(n for n, j in _SPLITS if len({k[j] for k in keys}) > 1))
+        base = uid or f"nouid_{hashlib.sha256(os.fsencode(str(paths[pos[0]]))).hexdigest()[:8]}"
+        for k, i in zip(keys, pos): series[i], split[i] = (base if order[k] == 0 else f"{base}-{order[k]+1}"), why
+    df['series'], df['split_by'] = series, split
     return df
 
 # %% ../nbs/02_dicom.ipynb #3cf6246c
@@ -536,10 +548,6 @@ _KEYWORDS = [  # (class, regex on lower-case text), first match wins
 _DIFFUSION_TYPES = {'DIFFUSION', 'ADC', 'TRACEW', 'TRACE', 'FA', 'EADC'}
 
 _COMPONENT = {'P': 'phase', 'R': 'real', 'I': 'imaginary', 'B0': 'field-map'}
-
-def _nan(v):
-    "None for a missing number (None or NaN), else the number"
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
 def _diffusion(r)->str|None:
     "Why a volume is diffusion-weighted (ImageType, a b-value above 0, a DiffusionDirectionality other than NONE), or None"
@@ -860,18 +868,16 @@ def load_volume(g:pd.DataFrame, # rows of one volume
     img.header.set_xyzt_units('mm', 'sec')
     return img
 
-# %% ../nbs/02_dicom.ipynb #6c70ee40
-def _echo_keys(g:pd.DataFrame)->list:
-    "(echo number, TE) of each row, as `group_series` splits echoes"
-    return [(_nan(e), None if _nan(t) is None else round(t, 2)) for e, t in zip(g.echo_number, g.te)]
-
+# %% ../nbs/02_dicom.ipynb #1240523a
 def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                   wanted:tuple=('T1','T2'),      # classes to pick
                   require_sagittal:bool=True,    # only sagittal stacks qualify
                  )->tuple:                       # (grouped rows, one row per volume with decisions)
     "Group, classify, check and select: (grouped rows, one-row-per-volume DataFrame with decisions and each volume's patient key)"
     grp = group_series(hdr)
-    echoes = {k: sorted(set(_echo_keys(g)), key=lambda e: (e[1] is None, e[1] or 0)) for k, g in grp.groupby(['subject', 'series_uid'], sort=False)}
+    ek = _echo_keys(grp)
+    echoes = {k: sorted({ek[i] for i in pos}, key=lambda e: (e[1] is None, e[1] or 0))
+              for k, pos in grp.groupby(['subject', 'series_uid'], sort=False).indices.items()}
     vols = []
     for (subj, sid), g in grp.groupby(['subject', 'series'], sort=False):   # a UID copied into two subjects stays two
         r = g.iloc[0]; ech = echoes[(subj, r.series_uid)]
