@@ -34,6 +34,7 @@ TMP = '/dev/shm' if os.path.isdir('/dev/shm') and os.access('/dev/shm', os.W_OK)
 
 # ---------------------------------------------------------------- the base series
 def _normal(ds):
+    "Slice normal of a dataset"
     o = np.asarray(ds.ImageOrientationPatient, float)
     return np.cross(o[:3], o[3:])
 
@@ -57,9 +58,12 @@ def make_base(dest:Path, n_slices:int=N_SLICES, size:int=SIZE)->Path:
     return Path(dest).parent.parent
 
 # ---------------------------------------------------------------- mutation helpers
-def _tag(kw): return Tag(kw) if isinstance(kw, int) else Tag(pydicom.datadict.tag_for_keyword(kw))
+def _tag(kw):
+    "The tag of a keyword (or a tag given as an int)"
+    return Tag(kw) if isinstance(kw, int) else Tag(pydicom.datadict.tag_for_keyword(kw))
 
 def _vr(ds, tag):
+    "The VR an element has in `ds`, else its dictionary VR ('UN' for unknown private tags)"
     if tag in ds: return ds.get_item(tag).VR or pydicom.datadict.dictionary_VR(tag)
     return pydicom.datadict.dictionary_VR(tag) if pydicom.datadict.dictionary_has_tag(tag) else 'UN'
 
@@ -70,6 +74,7 @@ def put(ds, kw, raw:bytes, vr=None):
     ds[t] = RawDataElement(t, vr, len(raw), raw, 0, False, True)
 
 def drop(ds, kw):
+    "Remove element `kw` when present"
     t = _tag(kw)
     if t in ds: del ds[t]
 
@@ -81,7 +86,9 @@ def edit(path:Path, fn):
         fn(ds)
         ds.save_as(path)
 
-def files_of(src:Path)->list: return sorted(p for p in src.rglob('*') if p.is_file())
+def files_of(src:Path)->list:
+    "Every file under `src`, sorted (the base series' names sort in slice order)"
+    return sorted(p for p in src.rglob('*') if p.is_file())
 
 def targets(src:Path, rng:random.Random, where:str)->list:
     "The files a mutation touches: 'one' random file, an 'end' file, a 'middle' file, or 'all'"
@@ -91,7 +98,9 @@ def targets(src:Path, rng:random.Random, where:str)->list:
 # ---------------------------------------------------------------- the mutations
 # Each mutation: (kind, name, where, fn(paths, rng, src) -> extra, options). `extra` may name oracles:
 # 'substack' (an end slice may be dropped), 'scaled' {slice k: (slope, intercept)}, 'affine_tol' (mm).
-US = lambda v: struct.pack('<H', v)
+def US(v):
+    "A US (unsigned short) value's bytes"
+    return struct.pack('<H', v)
 TEXT = dict(garbage=b'abc', empty=b'', inf=b'1e999', ninf=b'-1e999', nan=b'nan', huge=b'1e300', zero=b'0', neg=b'-1',
             bigint=b'99999999999999999999', two=b'1\\2', latin1='Müller'.encode('latin-1'), long=b'7'*64)
 
@@ -110,11 +119,18 @@ def header(kw, raw, where='one', vr=None, **opts):
         return _rescale_oracle(kw, raw, paths, src)
     return ('header', f"{kw}={raw[:24]!r}" + ('' if where == 'one' else f" ({where})"), where, fn, opts)
 
+def _each(change):
+    "A mutation applying `change(ds)` to each target file"
+    def fn(paths, rng, src):
+        for p in paths: edit(p, change)
+    return fn
+
 def delete(kw, where='one', **opts):
-    return ('header', f"{kw} deleted" + ('' if where == 'one' else f" ({where})"), where,
-            lambda paths, rng, src: [edit(p, lambda ds: drop(ds, kw)) for p in paths] and None, opts)
+    "Remove `kw` from the target file(s)"
+    return ('header', f"{kw} deleted" + ('' if where == 'one' else f" ({where})"), where, _each(lambda ds: drop(ds, kw)), opts)
 
 def shift(mm, along='normal', where='middle', **opts):
+    "Move the target slice(s) by `mm` along the slice normal or the row direction"
     def fn(paths, rng, src):
         def mv(ds):
             o = np.asarray(ds.ImageOrientationPatient, float)
@@ -124,11 +140,11 @@ def shift(mm, along='normal', where='middle', **opts):
     return ('position', f"slice moved {mm:g} mm along the {along} ({where})", where, fn, opts)
 
 def _pixels(change):
-    def fn(paths, rng, src):
-        for p in paths: edit(p, lambda ds: setattr(ds, 'PixelData', change(ds.PixelData)))
-    return fn
+    "A mutation replacing the pixel data bytes `b` by `change(b)`"
+    return _each(lambda ds: setattr(ds, 'PixelData', change(ds.PixelData)))
 
 def _truncate_file(frac):
+    "Cut the target file(s) to `frac` of their length"
     def fn(paths, rng, src):
         for p in paths:
             b = p.read_bytes(); p.write_bytes(b[:int(len(b)*frac)])
@@ -156,24 +172,26 @@ def _resave(transfer_syntax=None, strip_meta=False, declare_implicit=False):
     return fn
 
 def _junk(name, content):
+    "Add a junk file `name` next to the series"
     def fn(paths, rng, src):
         (src/'sub01'/'t1_series'/name).write_bytes(content() if callable(content) else content)
     return fn
 
 def _delete_file(paths, rng, src):
+    "Delete the target file(s)"
     for p in paths: p.unlink()
 
 def _duplicate(paths, rng, src):
+    "Copy the target file(s) under another name"
     for p in paths: shutil.copy2(p, p.with_name('copy_' + p.name))
 
 def _latin1_file(paths, rng, src):
+    "Rename the target file(s) to a Latin-1 (not UTF-8) name"
     for p in paths: os.rename(p, os.fsdecode(os.fsencode(p.parent) + b'/M\xfcller_' + os.fsencode(p.name)))
 
 def _latin1_folder(paths, rng, src):
+    "Rename the subject folder to a Latin-1 (not UTF-8) name"
     os.rename(src/'sub01', os.fsdecode(os.fsencode(src) + b'/M\xfcller'))
-
-def _perfile_patient(paths, rng, src):
-    for p in paths: edit(p, lambda ds: put(ds, 'PatientID', b'OTHER-PATIENT'))
 
 def _second_patient_series(paths, rng, src):
     "A copy of the series as another patient's T2 in the same subject folder"
@@ -185,6 +203,7 @@ def _second_patient_series(paths, rng, src):
                             setattr(ds, 'PatientID', 'SOMEONE-ELSE')))
 
 def _scale_one(paths, rng, src):
+    "A valid per-slice rescaling of one slice: the T1 must have that slice rescaled"
     k = files_of(src).index(paths[0])
     for p in paths: edit(p, lambda ds: (put(ds, 'RescaleSlope', b'2'), put(ds, 'RescaleIntercept', b'-10')))
     return dict(scaled={k: (2., -10.)})
@@ -197,6 +216,7 @@ def _rescale_all(slope, intercept):
     return fn
 
 def _philips_b0(paths, rng, src):
+    "Philips classic: DiffusionBValue 0 in every image (not diffusion)"
     for p in paths: edit(p, lambda ds: (put(ds, 'Manufacturer', b'Philips Medical Systems'), put(ds, 'DiffusionBValue', struct.pack('<d', 0.), 'FD')))
 
 def mutations()->list:
@@ -251,7 +271,7 @@ def mutations()->list:
           ('pixel', 'pixel data one row long', 'one', _pixels(lambda b: b + b'\0'*2*SIZE), {}),
           ('pixel', 'pixel data half', 'all', _pixels(lambda b: b[:len(b)//2]), {}),
           ('pixel', 'pixel data double', 'one', _pixels(lambda b: b + b), {}),
-          ('pixel', 'pixel data removed', 'one', lambda paths, rng, src: [edit(p, lambda ds: drop(ds, 'PixelData')) for p in paths] and None, {}),
+          ('pixel', 'pixel data removed', 'one', _each(lambda ds: drop(ds, 'PixelData')), {}),
           ('pixel', 'pixel values above BitsStored', 'one', _pixels(lambda b: (np.frombuffer(b, '<u2') | 0x8000).astype('<u2').tobytes()), {})]
     M += [('file', f'file cut at {f:.0%}' + ('' if w == 'one' else f' ({w})'), w, _truncate_file(f), dict(substack=True))
           for f in (0.01, 0.1, 0.3, 0.5, 0.9, 0.99) for w in ('one', 'end')]
@@ -285,6 +305,7 @@ def snapshot(root:Path)->dict:
     return out
 
 def _equal(img, ref, tol):
+    "Is `img` the reference: the same voxels, the affine within `tol` mm?"
     a, A = np.asanyarray(img.dataobj).astype(np.float64), img.affine
     return a.shape == ref['data'].shape and np.array_equal(a, ref['data']) and np.allclose(A, ref['affine'], atol=tol)
 
@@ -386,6 +407,7 @@ def summary(df:pd.DataFrame)->pd.DataFrame:
     return t[[c for c in GOOD if c in t] + [c for c in t if c not in GOOD]]
 
 def main():
+    "Run the fuzz, print the summary table and the failing mutations; exit 1 if any case failed"
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--cases', type=int, default=2000, help='number of cases (mutations taken in turn)')
     ap.add_argument('--seed', type=int, default=0)
