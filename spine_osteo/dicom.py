@@ -781,9 +781,9 @@ def _int_dtype(lo, hi):
     return None
 
 def _where(r)->str:
-    "A file cited by its series number and file name (never its folders)"
+    "A file cited by its name and its series number (never its folders)"
     n = _nan(getattr(r, 'series_number', None))
-    return (f"series {n:g} " if n is not None else '') + f"file {_file(r.path)}"
+    return _file(r.path) + (f" (series {n:g})" if n is not None else '')
 
 def _read_native(r)->np.ndarray|None:
     "One frame of uncompressed grey-scale pixel data read straight from the file at the offset found while scanning (None when not that simple)"
