@@ -323,7 +323,7 @@ def osteo_splitter(model:OsteoNet, # an `OsteoNet`
                 if id(p) not in seen: seen.add(id(p)); groups[i].append(p)
     return groups
 
-# %% ../nbs/05_model.ipynb #9c79e5ce
+# %% ../nbs/05_model.ipynb #8d03b9d6
 def gpu_defaults()->dict:
     "Training settings on a GPU, as measured by `benchmarks/bench_model.py --device cuda` (H100, 128³, batch 4)"
     return dict(mixed_precision=False, # fp32 (TF32 convolutions): bf16 autocast was 0.84x as fast
