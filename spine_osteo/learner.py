@@ -269,7 +269,7 @@ def evaluate(learn:Learner,     # a trained learner
     probs, targs = probs.float().numpy(), targs.long().view(-1).numpy()
     return dict(probs=probs, targs=targs, report=clinical_report(probs, targs, vocab))
 
-# %% ../nbs/07_learner.ipynb #ccc43f88
+# %% ../nbs/07_learner.ipynb #7b3f5982
 def _rows_splitter(train_idx, valid_idx):
     "A fastai splitter returning fixed row positions of the subject table"
     tr, va = [int(i) for i in train_idx], [int(i) for i in valid_idx]
@@ -320,7 +320,7 @@ def cross_validate(df:pd.DataFrame,     # subjects table `subject,t1,t2,label` (
     (out/'cv_metrics.json').write_text(json.dumps(res, indent=1, default=float))
     return dict(**res, oof=oof)
 
-# %% ../nbs/07_learner.ipynb #2caec8dd
+# %% ../nbs/07_learner.ipynb #b2beb775
 _TRAIN_CBS = (CSVLogger, LastCheckpoint, SaveBestCallback, PreciseBN)
 
 def export_learner(learn:Learner,          # a trained learner
@@ -333,7 +333,7 @@ def export_learner(learn:Learner,          # a trained learner
     finally: learn.add_cbs(removed)
     return learn.path/fname
 
-# %% ../nbs/07_learner.ipynb #b82a6994
+# %% ../nbs/07_learner.ipynb #aabd4330
 def _env_info():
     import fastai, monai
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
