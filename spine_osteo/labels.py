@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/labels.html.md"""
 
 # %% ../nbs/00_labels.ipynb #e97ccbe3
 from __future__ import annotations
-import csv, io, math, re, unicodedata, warnings
+import codecs, csv, io, math, re, unicodedata, warnings
 from pathlib import Path
 import pandas as pd
 
@@ -61,18 +61,32 @@ def _sniff_sep(text:str)->str:
     try: return csv.Sniffer().sniff(head, delimiters=',;\t').delimiter
     except csv.Error: return ','
 
+def _decode(raw:bytes)->str:
+    "Text of a labels file: UTF-16 with a byte-order mark, UTF-8 (with or without one), else Latin-1"
+    if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE): return raw.decode('utf-16')
+    try: return raw.decode('utf-8-sig')
+    except UnicodeDecodeError: return raw.decode('latin-1')   # an old Excel export; every byte is a character
+
 def _read_table(labels)->tuple:
-    "(DataFrame of strings, name for messages, line number of the first data row)"
-    if isinstance(labels, pd.DataFrame): return labels.astype(object).where(labels.notna(), None), 'labels table', 1
+    "(header cells, [(line number, cells)], name for messages, 'line' or 'row') of a labels CSV or DataFrame"
+    if isinstance(labels, pd.DataFrame):
+        return [str(c) for c in labels.columns], [(i + 1, list(r)) for i, r in enumerate(labels.itertuples(index=False))], 'labels table', 'row'
     p = Path(labels)
+    if p.is_dir(): raise IsADirectoryError(f"{p}: is a folder; pass the labels CSV file (columns subject,class or subject,t_score)")
     if not p.is_file(): raise FileNotFoundError(f"{p}: labels file not found; pass a CSV with columns subject,class or subject,t_score")
-    raw = p.read_bytes()
-    try: text = raw.decode('utf-8-sig')
-    except UnicodeDecodeError: text = raw.decode('latin-1')   # an old Excel export; every byte is a character
+    text = _decode(p.read_bytes())
     if not text.strip(): raise ValueError(f"{p}: the labels file is empty; it needs a header line subject,class (or subject,t_score) and one line per subject")
-    try: df = pd.read_csv(io.StringIO(text), sep=_sniff_sep(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.ParserError as e: raise ValueError(f"{p}: not a readable CSV ({str(e).splitlines()[0]}); save it as CSV with one subject per line") from None
-    return df, str(p), 2
+    reader = csv.reader(io.StringIO(text, newline=''), delimiter=_sniff_sep(text), skipinitialspace=True)
+    header, rows, last = None, [], 0
+    try:
+        for cells in reader:
+            line, last = last + 1, reader.line_num
+            if not any(c.strip() for c in cells): continue   # a blank line
+            if header is None: header = cells
+            else: rows.append((line, cells))
+    except csv.Error as e: raise ValueError(f"{p}, line {last + 1}: not readable as CSV ({e}); save the file again as CSV") from None
+    return [c.lstrip('\ufeff') for c in header], rows, str(p), 'line'
+
 
 # %% ../nbs/00_labels.ipynb #3cb802df
 def _cell(v)->str:
@@ -81,31 +95,35 @@ def _cell(v)->str:
 
 def read_labels(labels:str|Path|pd.DataFrame|None, # CSV path or DataFrame; None: no labels
                 classes:tuple=CLASSES,              # the allowed class names, in label order
+                name_subjects:bool=True,            # quote subjects in messages (False: file and line only, for pseudonymized runs)
                )->dict:                             # subject key -> class
     "Read and check a labels file (`subject,class` and/or `subject,t_score`): subject key -> class, or an error naming the line"
     if labels is None: return {}
-    df, name, first = _read_table(labels)
-    cols = {str(c).strip().lower().lstrip('\ufeff'): c for c in df.columns}
+    header, rows, name, unit = _read_table(labels)
+    cols = {c.strip().lower(): i for i, c in reversed(list(enumerate(header)))}   # first of repeated names wins
     if 'subject' not in cols or not ({'class', 't_score'} & set(cols)):
-        raise ValueError(f"{name}: needs a 'subject' column and a 'class' or 't_score' column, found {[str(c) for c in df.columns]}"
-                         + ("; is it separated by something other than , ; or tab?" if len(df.columns) == 1 else ''))
+        raise ValueError(f"{name}: needs a 'subject' column and a 'class' or 't_score' column, found {header}"
+                         + ("; is it separated by something other than , ; or tab?" if len(header) == 1 else ''))
     allowed = {c.lower(): c for c in classes}
     out, where, keys = {}, {}, {}
-    for i, r in enumerate(df.to_dict('records')):
-        line = i + first
-        s = _cell(r[cols['subject']])
-        at = f"{name}, line {line}" + (f" (subject {s!r})" if s else '')
-        if not s: raise ValueError(f"{at}: the subject cell is empty; fill it in or delete the line")
+    for line, cells in rows:
+        get = lambda c: _cell(cells[cols[c]]) if cols[c] < len(cells) else ''
+        s = get('subject')
+        at = f"{name}, {unit} {line}" + (f" (subject {s!r})" if s and name_subjects else '')
+        if len(cells) > len(header):
+            raise ValueError(f"{at}: {len(cells)} cells where the header has {len(header)}; "
+                             "quote a cell that holds the separator (a decimal comma in a comma-separated file?)")
+        if not s: raise ValueError(f"{at}: the subject cell is empty; fill it in or delete the {unit}")
         cls = None
         if 'class' in cols:
-            c = _cell(r[cols['class']])
+            c = get('class')
             if not c and 't_score' not in cols: raise ValueError(f"{at}: the class cell is empty; write one of {list(classes)}")
             if c:
                 if c.lower() not in allowed: raise ValueError(f"{at}: class {c!r} is not one of {list(classes)}; correct the spelling")
                 cls = allowed[c.lower()]
                 if c != cls: warnings.warn(f"{at}: class {c!r} read as {cls!r}", LabelsWarning)
         if 't_score' in cols:
-            t = _cell(r[cols['t_score']])
+            t = get('t_score')
             if t or cls is None:
                 try: tc = who_class(t.replace(',', '.') if t.count(',') == 1 and '.' not in t else t)
                 except ValueError: raise ValueError(f"{at}: T-score {t!r} is not a finite number; write the DXA T-score (e.g. -1.8) or the class") from None
@@ -114,9 +132,11 @@ def read_labels(labels:str|Path|pd.DataFrame|None, # CSV path or DataFrame; None
         key = subject_key(s)
         if not key: raise ValueError(f"{at}: the subject has no letter or digit to make a file name from")
         if key in keys and keys[key] != s:
-            raise ValueError(f"{at}: subjects {keys[key]!r} (line {where[key]}) and {s!r} both become the key {key!r}; rename one")
+            both = f"subjects {keys[key]!r} ({unit} {where[key]}) and {s!r}" if name_subjects else f"the subjects of {unit}s {where[key]} and {line}"
+            raise ValueError(f"{at}: {both} both become the key {key!r}; rename one" if name_subjects else f"{at}: {both} become the same key; rename one")
         if key in out:
-            if out[key] != cls: raise ValueError(f"{at}: listed twice with different labels ({out[key]!r} on line {where[key]}, {cls!r} here); keep one line")
-            warnings.warn(f"{at}: listed twice (also line {where[key]}) with the same label", LabelsWarning); continue
+            if out[key] != cls: raise ValueError(f"{at}: listed twice with different labels ({out[key]!r} on {unit} {where[key]}, {cls!r} here); keep one {unit}")
+            warnings.warn(f"{at}: listed twice (also {unit} {where[key]}) with the same label", LabelsWarning); continue
         out[key], where[key], keys[key] = cls, line, s
     return out
+
