@@ -236,9 +236,10 @@ def fit_osteo(learn:Learner,   # from `osteo_learner`
     start, undo = 0, lambda: None
     if resume and info.exists():
         meta = json.loads(info.read_text())
-        if (meta.get('n_epoch', epochs), meta.get('lr', lr)) != (epochs, lr):
-            print(f"resuming the run's own schedule: {meta['n_epoch']} epochs at lr {meta['lr']:g} (asked: {epochs} at {lr:g})")
-        epochs, lr, start = meta.get('n_epoch', epochs), meta.get('lr', lr), meta['epoch'] + 1
+        run_epochs, run_lr = meta.get('n_epoch', epochs), meta.get('lr', lr)
+        if (run_epochs, run_lr) != (epochs, lr):
+            print(f"resuming the run's own schedule: {run_epochs} epochs at lr {run_lr:g} (asked: {epochs} at {lr:g})")
+        epochs, lr, start = run_epochs, run_lr, meta['epoch'] + 1
         if start >= epochs:
             best = next((cb for cb in learn.cbs if isinstance(cb, SaveBestCallback)), None)
             kept = best.fname if best is not None and (learn.path/learn.model_dir/f'{best.fname}.pth').exists() else ckpt

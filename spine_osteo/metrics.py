@@ -80,6 +80,7 @@ def sensitivity(probs:np.ndarray, # (N,C) probabilities (or logits)
     t, p, _ = _targs_preds(probs, targs)
     return float(skm.recall_score(t == cls, p == cls, zero_division=np.nan))
 
+# %% ../nbs/06_metrics.ipynb #9a8bf833
 def specificity(probs:np.ndarray, # (N,C) probabilities (or logits)
                 targs:np.ndarray, # (N,) integer targets
                 cls:int=0,        # class index
@@ -88,7 +89,7 @@ def specificity(probs:np.ndarray, # (N,C) probabilities (or logits)
     t, p, _ = _targs_preds(probs, targs)
     return float(skm.recall_score(t != cls, p != cls, zero_division=np.nan))
 
-# %% ../nbs/06_metrics.ipynb #0ae7a595
+# %% ../nbs/06_metrics.ipynb #8e52794c
 class ClinicalMetric(AccumMetric):
     "A fastai metric computed once per epoch from all softmax probabilities and targets of the validation set"
     def __init__(self, func, # `func(probs, targs, **kwargs)` on numpy arrays, e.g. `balanced_accuracy`
@@ -110,7 +111,7 @@ class ClinicalMetric(AccumMetric):
         p, t = torch.cat(self.preds).float().cpu().numpy(), torch.cat(self.targs).long().view(-1).cpu().numpy()
         return self.func(p, t, **self.kwargs)
 
-# %% ../nbs/06_metrics.ipynb #d1e6e9f5
+# %% ../nbs/06_metrics.ipynb #f5184ef1
 def clinical_metrics(vocab:list=CLASSES, # class names, in order
                      per_class:bool=True, # add sensitivity and specificity for each class
                     )->list:              # `ClinicalMetric`s
@@ -122,7 +123,7 @@ def clinical_metrics(vocab:list=CLASSES, # class names, in order
             ms += [ClinicalMetric(sensitivity, f'sens_{c}', cls=i), ClinicalMetric(specificity, f'spec_{c}', cls=i)]
     return ms
 
-# %% ../nbs/06_metrics.ipynb #910b66bc
+# %% ../nbs/06_metrics.ipynb #06453249
 def clinical_report(probs:np.ndarray, # (N,C) probabilities
                     targs:np.ndarray, # (N,) integer targets
                     vocab:list=CLASSES, # class names
@@ -131,7 +132,7 @@ def clinical_report(probs:np.ndarray, # (N,C) probabilities
     probs, targs = np.asarray(probs, float), np.asarray(targs, int).ravel()
     return {m.name: m.func(probs, targs, **m.kwargs) for m in clinical_metrics(vocab)}
 
-# %% ../nbs/06_metrics.ipynb #0579ec23
+# %% ../nbs/06_metrics.ipynb #5b42b8ec
 def format_report(report:dict, # from `clinical_report`
                   vocab:list|None=None, # class names (for per-class lines); None: found from the keys
                  )->str:       # a few lines for the console
@@ -142,7 +143,7 @@ def format_report(report:dict, # from `clinical_report`
     lines += [f"  {c:<13} sensitivity {report.get(f'sens_{c}', float('nan')):.3f}  specificity {report.get(f'spec_{c}', float('nan')):.3f}" for c in vocab]
     return '\n'.join(lines)
 
-# %% ../nbs/06_metrics.ipynb #ad4b9e26
+# %% ../nbs/06_metrics.ipynb #f1345d53
 def plot_confusion(targs:np.ndarray, # (N,) integer targets
                    preds:np.ndarray, # (N,) integer predictions
                    vocab:list=CLASSES, # class names
@@ -162,7 +163,7 @@ def plot_confusion(targs:np.ndarray, # (N,) integer targets
     ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(title)
     ax.figure.tight_layout(); return ax.figure
 
-# %% ../nbs/06_metrics.ipynb #71bbf1f2
+# %% ../nbs/06_metrics.ipynb #b111e321
 def plot_roc(probs:np.ndarray, # (N,C) probabilities
              targs:np.ndarray, # (N,) integer targets
              vocab:list=CLASSES, # class names
@@ -181,7 +182,7 @@ def plot_roc(probs:np.ndarray, # (N,C) probabilities
     ax.plot([0,1],[0,1], 'k:', lw=1); ax.set_xlabel('1 - specificity'); ax.set_ylabel('sensitivity')
     ax.set_title(title); ax.legend(loc='lower right', fontsize=8); ax.figure.tight_layout(); return ax.figure
 
-# %% ../nbs/06_metrics.ipynb #26a624b4
+# %% ../nbs/06_metrics.ipynb #a8a6526f
 def save_evaluation(out:str|Path,      # folder to write into
                     probs:np.ndarray,  # (N,C) probabilities
                     targs:np.ndarray,  # (N,) integer targets
