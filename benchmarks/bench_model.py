@@ -44,6 +44,9 @@ def parse():
     p.add_argument('--warmup', type=int, default=3, help="GPU: untimed steps first (compilation happens here)")
     p.add_argument('--no-compile', action='store_true', help="GPU: skip the torch.compile configurations")
     p.add_argument('--quick', action='store_true', help="run the GPU code path on the chosen device at 32^3, 2 steps")
+    p.add_argument('--demo-norms', default='', help="folder: train the demo (`cli.run_demo`) with batch and with group norm there instead")
+    p.add_argument('--epochs', type=int, default=40, help="--demo-norms: epochs (the demo's default is 40)")
+    p.add_argument('--seeds', type=int, nargs='+', default=[0], help="--demo-norms: seeds of the split and the training (the cohort is seed 0's)")
     return p.parse_args()
 
 def build(device, arch='efficientnet-b0', norm='batch', fold=True, channels_last=False):
@@ -156,6 +159,29 @@ def bench_gpu(a, device):
         print(f"\nTraining, batch {bs} pairs of {size}^3, {steps} timed steps after {warmup} warm-up steps, cudnn.benchmark on")
         print(table(rows, ['config', 'pairs_per_s', 'ratio_vs_first', 'peak_gib', 'warmup_s', 'finite']), flush=True)
 
+def demo_norms(a):
+    "Held-out metrics of the demo trained with batch norm and with group norm: one synthetic cohort, the same splits and seeds"
+    import json, warnings
+    from pathlib import Path
+    import pandas as pd
+    from spine_osteo.cli import run_demo
+    warnings.simplefilter('ignore')
+    root, rows = Path(a.demo_norms), []
+    for seed in a.seeds:
+        for norm in ('batch', 'group'):
+            out = root/f'seed{seed}_{norm}'; out.mkdir(parents=True, exist_ok=True)
+            first = root/f'seed{a.seeds[0]}_batch'
+            if out != first:   # one cohort, converted and cached once
+                for sub in ('dicom', 'nifti', 'cache'):
+                    if not (out/sub).exists(): (out/sub).symlink_to((first/sub).resolve())
+            m = run_demo(out, seed=seed, epochs=a.epochs, quiet=True, norm=norm)['metrics']
+            h = pd.read_csv(out/'run'/'history.csv')
+            rows.append(dict(seed=seed, norm=norm, balanced_accuracy=m['balanced_accuracy'], roc_auc=m['roc_auc'], kappa=m['kappa'],
+                             n_test=m['n_valid'], valid_loss_max=float(h.valid_loss.max()), train_s=m['stage_seconds']['train']))
+            print(json.dumps(rows[-1]), flush=True)
+    print(f"\nThe demo (150 synthetic subjects, 50 held out, 32^3, batch 6, {a.epochs} epochs), batch vs group norm")
+    print(table(rows, ['seed', 'norm', 'balanced_accuracy', 'roc_auc', 'kappa', 'n_test', 'valid_loss_max', 'train_s']))
+
 def main():
     a = parse()
     device = torch.device(a.device)
@@ -163,7 +189,8 @@ def main():
         sys.exit("bench_model.py: --device cuda but torch sees no GPU; run on a GPU machine or use --device cpu")
     if device.type == 'cpu': torch.set_num_threads(a.threads)
     print('machine:', machine(device), flush=True)
-    if device.type == 'cpu' and not a.quick: bench_cpu(a, device)
+    if a.demo_norms: demo_norms(a)
+    elif device.type == 'cpu' and not a.quick: bench_cpu(a, device)
     else: bench_gpu(a, device)
 
 if __name__ == '__main__': main()
