@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/convert.html.md"""
 
 # %% ../nbs/03_convert.ipynb #28fe7fc9
 from __future__ import annotations
-import os, re, sys, json, gzip, hashlib, secrets, warnings, contextlib
+import os, re, sys, json, gzip, bisect, hashlib, secrets, warnings, contextlib
 from multiprocessing import get_context
 from pathlib import Path
 import numpy as np
@@ -16,7 +16,7 @@ import pydicom
 from fastcore.parallel import ProcessPoolExecutor
 from fastcore.script import call_parse
 from .labels import read_labels, subject_key, LabelsWarning
-from .synth import step_progress, can_redraw
+from .synth import step_progress, can_redraw, die_with_parent
 from .dicom import scan_dicom, assess_series, load_volume
 
 # %% auto #0
@@ -136,9 +136,20 @@ def write_series(g:pd.DataFrame,        # rows of the chosen volume
 # %% ../nbs/03_convert.ipynb #8c658868
 MANIFEST, LOCK, REPORT = '.spine_osteo_manifest.json', '.spine_osteo.lock', 'conversion_report.csv'
 
-def _salt_check(salt:str|None)->str|None:
-    "A slow, one-way check value of the salt (PBKDF2-SHA256, 200,000 rounds) so two runs can tell whether they used the same one"
-    return None if salt is None else hashlib.pbkdf2_hmac('sha256', salt.encode(), b'spine_osteo output folder', 200_000).hex()[:16]
+def _salt_check(salt:str|None, nonce:str|None=None)->str|None:
+    "A slow, one-way check value of the salt (PBKDF2-SHA256, 200,000 rounds, keyed by the folder's random `nonce`) so two runs can tell whether they used the same one"
+    if salt is None: return None
+    return hashlib.pbkdf2_hmac('sha256', salt.encode(), b'spine_osteo output folder' + bytes.fromhex(nonce or ''), 200_000).hex()[:16]
+
+_HELD = set()   # lock file descriptors this process holds: a forked child closes its copies at once
+
+def _close_held_locks():
+    "After a fork, in the child: close the inherited lock descriptors (the parent's lock stays), so a worker that outlives a killed run cannot keep DST locked"
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError): os.close(fd)
+    _HELD.clear()
+
+if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=_close_held_locks)
 
 def _lock(fd:int)->bool:
     "Try to take an exclusive, non-blocking lock on the open file `fd` (True: taken)"
@@ -157,7 +168,8 @@ class OutputFolder:
                  salt:str|None=None,          # pseudonymization salt of this run (None: plain)
                 ):
         self.root, self.salt, self.files, self._fd, self._created, self._fresh = Path(root), salt, {}, None, False, False
-        self._salt_check = _salt_check(salt)
+        self._nonce = secrets.token_hex(16) if salt is not None else None   # a new folder's; `check` takes an existing folder's
+        self._salt_check = _salt_check(salt, self._nonce)
         self.check()
 
     def check(self):
@@ -171,7 +183,8 @@ class OutputFolder:
             self.files = {}; return
         try:
             man = json.loads(m.read_text())
-            files, pseudo, check = dict(man['files']), bool(man['pseudonymized']), man.get('salt_check')
+            files, pseudo, check, nonce = dict(man['files']), bool(man['pseudonymized']), man.get('salt_check'), man.get('salt_nonce')
+            if self.salt is not None and pseudo and nonce != self._nonce: self._nonce, self._salt_check = nonce, _salt_check(self.salt, nonce)   # no nonce: a folder of format 1 before it
         except (OSError, ValueError, KeyError, TypeError): raise ValueError(f"{m}: the manifest is damaged; convert into a new folder") from None
         if files and pseudo != (self.salt is not None):
             was, now = ('with', 'without') if pseudo else ('without', 'with')
@@ -188,7 +201,7 @@ class OutputFolder:
         if not _lock(fd):
             os.close(fd)
             raise BlockingIOError(f"{self.root}: another spine-osteo-convert is writing to this folder now ({LOCK} is locked); wait for it to finish or choose another output folder")
-        self._fd = fd
+        self._fd = fd; _HELD.add(fd)
         try:
             self.check()
             self._remove_stale_temporaries()
@@ -197,7 +210,7 @@ class OutputFolder:
         return self
 
     def _release(self):
-        if self._fd is not None: os.close(self._fd); self._fd = None   # closing the file releases the lock
+        if self._fd is not None: _HELD.discard(self._fd); os.close(self._fd); self._fd = None   # closing the file releases the lock
 
     def __exit__(self, typ, *exc):
         if typ is not None and self._fresh and not self.files:   # a first run that failed before writing leaves no trace
@@ -245,6 +258,7 @@ class OutputFolder:
     def save(self):
         "Write the manifest atomically"
         man = dict(written_by='spine_osteo.convert', format=1, pseudonymized=self.salt is not None, salt_check=self._salt_check,
+                   **({'salt_nonce': self._nonce} if self._nonce else {}),
                    files=dict(sorted(self.files.items())))
         _atomic(dest_path(self.root, MANIFEST), lambda t: t.write_text(json.dumps(man, indent=1)))
 
@@ -272,7 +286,8 @@ def _write_task(task):
 def _write_all(tasks:list, workers:int|None, progress:bool)->list:
     "Run the write tasks over a process pool (forked: workers see the rows already read), with progress"
     n = min(workers or os.cpu_count() or 1, len(tasks))
-    with ProcessPoolExecutor(n if n > 1 else 0, mp_context=get_context('fork') if os.name == 'posix' else None) as ex:
+    with ProcessPoolExecutor(n if n > 1 else 0, mp_context=get_context('fork') if os.name == 'posix' else None,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as ex:   # a killed run leaves no worker writing on
         return list(step_progress(ex.map(_write_task, tasks), len(tasks), 'volumes', progress))
 
 # %% ../nbs/03_convert.ipynb #84efeb46
@@ -289,7 +304,9 @@ def _label_of(s:str, names:list, lab:dict)->str:
     found = [lab[k] for k in [*map(subject_key, names), s] if k in lab]
     return found[0] if found else 'unlabelled'
 
-def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict)->pd.DataFrame:
+_PATIENT_KEY = re.compile(r"\bpt-([0-9a-f]{6,})\b")   # `dicom`'s patient keys: unsalted hashes of PatientID, name and birth date
+
+def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict, salt:str|None=None)->pd.DataFrame:
     "The report's text with series descriptions and protocols replaced by the derived class and plane, file names by their place in the series, and source names by the pseudonym"
     vols = vols.copy(); rows = dict(tuple(grp.groupby('subject', sort=False)))
     for s, idx in vols.groupby('_orig').groups.items():
@@ -306,20 +323,26 @@ def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict)->pd.Data
             for pat, rep in quoted: t = pat.sub(rep, t)
             t = _TOKEN.sub(lambda m: files.get(sid, {}).get(m.group(), m.group()), t)   # the row's own series' files
             for n in names_: t = re.sub(rf"(?<!\w){re.escape(n)}(?!\w)", v.subject.iloc[0], t)
+            if salt is not None:   # the same in every export: a linkable identifier; keyed by the salt it tells patients apart here only
+                t = _PATIENT_KEY.sub(lambda m: 'pt-' + hashlib.sha256(f"{salt}\x00{m.group(1)}".encode()).hexdigest()[:8], t)
             return t
         for c in _TEXT_COLS: vols.loc[idx, c] = [clean(t, sid) for t, sid in zip(vols.loc[idx, c], vols.loc[idx, '_sid'])]
         vols.loc[idx, 'description'] = [derived[sid] for sid in vols.loc[idx, '_sid']]
     return vols
 
 # %% ../nbs/03_convert.ipynb #f70ca8ea
-def _check_args(src:Path, dest:Path, subject_from:str, workers, pseudonymize, wanted):
+def _check_args(src:str|Path, dest:str|Path, subject_from:str, workers, pseudonymize, wanted):
     "Refuse bad arguments before anything is read: one clear message each"
+    for what, p in (('input', src), ('output', dest)):   # Path('') would be the current folder
+        if not str(p).strip(): raise ValueError(f"the {what} folder is empty (''); pass the path of the {'folder that holds the DICOM export' if what == 'input' else 'output folder'}")
+    src, dest = Path(src), Path(dest)
     if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' (one top-level folder per subject) or 'patient_id'")
     if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 1): raise ValueError(f"workers={workers!r}: use a whole number ≥ 1, or leave it out for all cores")
     if pseudonymize is not None and not str(pseudonymize).strip(): raise ValueError("--pseudonymize: the salt is empty; pass a secret phrase (it never enters the output), or leave --pseudonymize out")
     if not wanted or any(not isinstance(c, str) or not re.fullmatch(r'[A-Za-z0-9]+', c) for c in wanted): raise ValueError(f"wanted={wanted!r}: give class names such as ('T1', 'T2')")
     if not src.exists(): raise FileNotFoundError(f"{src}: input folder not found; pass the folder that holds the DICOM export")
     if not src.is_dir(): raise NotADirectoryError(f"{src}: is a file; pass the folder that holds the DICOM export")
+    if dest.is_symlink() and not dest.exists(): raise FileNotFoundError(f"{dest}: is a symbolic link to a missing folder ({os.readlink(dest)}); create that folder, or pass another output folder")
     if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"{dest}: exists and is not a folder; pass a new or empty folder for the output")
     s, d = src.resolve(), dest.resolve()
     if d == s or s in d.parents: raise ValueError(f"{dest}: the output folder is inside the input folder {src}; choose a folder outside it (inputs are never modified)")
@@ -333,14 +356,29 @@ def _foreign_files(dest:Path, ours:list)->list:
         if d.is_dir(): out += [p.relative_to(top).as_posix() for p in sorted(d.iterdir()) if p.is_file() and not p.name.startswith('.') and p.relative_to(top).as_posix() not in ours]
     return out
 
-def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int)->list:
-    "Lines after the summary: what was removed or left alone, labels without images, and what the outputs identify"
+def _unread_links(src:Path, paths)->list:
+    "Folders under `src` that are symbolic links of which no file was read (the header scan does not follow links), relative to `src`"
+    links = [Path(top)/d for top, dirs, _ in os.walk(src) for d in dirs if (Path(top)/d).is_symlink()]
+    read = sorted(map(str, paths)); out = []
+    for l in links:
+        pre = str(l) + os.sep; k = bisect.bisect_left(read, pre)
+        if not (k < len(read) and read[k].startswith(pre)): out.append(l.relative_to(src).as_posix())
+    return sorted(out)
+
+def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int, unread:list=())->list:
+    "Lines after the summary: what was removed, left alone or not read, labels without images, and what the outputs identify"
     notes = []
+    if unread: notes.append(f"warning: {len(unread)} folder(s) under the input are symbolic links that were not read" + ('' if salt is not None else f" (e.g. {unread[0]})")
+                            + "; their files are not converted: pass the real folders, or copy them into the input")
     if removed: notes.append(f"removed {len(removed)} file(s) that an earlier conversion wrote here and this one no longer selects (a changed label or series, or a subject no longer in the input)")
     if foreign: notes.append(f"left alone: {len(foreign)} file(s) beside the outputs that the converter did not write (e.g. {foreign[0]}); a subject with two T1 or T2 files is refused by the data loaders")
     keys = set(names) | {subject_key(n) for ns in names.values() for n in ns}
     missing = sorted(set(lab) - keys)
     if missing: notes.append(f"{len(missing)} subject(s) of the labels file have no images in the input" + ('' if salt is not None else f" (e.g. {', '.join(missing[:3])})"))
+    unz = {k.lstrip('0'): k for k in keys}
+    zeros = [(m, unz[m.lstrip('0')]) for m in missing if m.lstrip('0') in unz and m.lstrip('0')]   # '7' in the labels, folder '007'
+    if zeros: notes.append(f"{len(zeros)} of them and a subject of the input differ only in leading zeros" + ('' if salt is not None else f" (e.g. {zeros[0][0]!r} and {zeros[0][1]!r})")
+                           + "; did a spreadsheet drop the zeros? Write the subjects as text")
     if salt is None:
         if n_named: notes.append(f"warning: {n_named} subject folder name(s) equal the patient's name; use --pseudonymize SALT to keep names out of the output")
         notes.append("note: without --pseudonymize the outputs keep the export's identifiers and dates: subject names (folder names or PatientIDs), "
@@ -392,8 +430,8 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                   verbose:bool=True,             # print the summary
                  )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
     "Convert the best T1 and T2 of every subject under `src` to NIfTI in `dest/<class>/<T1|T2>/<subject>/`"
+    _check_args(src, dest, subject_from, workers, pseudonymize, wanted)
     src, dest, salt = Path(src), Path(dest), pseudonymize
-    _check_args(src, dest, subject_from, workers, salt, wanted)
     lab = read_labels(labels, name_subjects=salt is None)
     out, removed = OutputFolder(dest, salt), []
     with (contextlib.nullcontext(out) if dry_run else out):
@@ -411,6 +449,13 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
             vols.loc[m, 'decision'] = 'rejected'
             vols.loc[m, 'reason'] = (f"{len(n)} different source names become this subject key; rename them so they differ in a letter or digit"
                                      + ('' if salt else f" ({', '.join(map(repr, n))})"))
+        if salt is None:   # keys that differ only in case would share one folder on Windows, macOS and most shared drives
+            folded = {}
+            for s in vols.subject.unique(): folded.setdefault(s.casefold(), []).append(s)
+            for ss in (sorted(v) for v in folded.values() if len(v) > 1):
+                m = vols.subject.isin(ss); vols.loc[m, 'decision'] = 'rejected'
+                vols.loc[m, 'reason'] = (f"subject keys {' and '.join(map(repr, ss))} differ only in letter case: on Windows, macOS and most shared drives "
+                                         "they would be one folder; rename one (or use --pseudonymize)")
         pn = {h for hs in hdr.pn_hash for h in hs}
         n_named = sum(hashlib.sha256(s.lower().encode()).hexdigest()[:16] in pn for s in vols.subject.unique())
         vols['_sid'], vols['_orig'] = vols.series, vols.subject
@@ -441,12 +486,12 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                     vols.at[j, 'decision'], vols.at[j, 'reason'] = 'selected', f"best {r.cls} after {_series_ref(r)} failed"
             todo = nxt
         if not dry_run: removed = out.finish(kept)
-        if salt is not None: vols = _pseudonymize_text(vols, grp, names)
+        if salt is not None: vols = _pseudonymize_text(vols, grp, names, salt)
         vols['reason'] = [_cite_files(t, (), src, dest) for t in vols.reason]   # one line, no path, whatever a reason quotes
         rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
         if not dry_run: _atomic(dest_path(dest, REPORT), lambda t: rep.to_csv(t, index=False))
     if verbose:
-        notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named)
+        notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named, _unread_links(src, hdr.path))
         print(('\n' if progress else '') + '\n'.join([summarize(rep, skipped, wanted, dry_run)] + notes))
     return rep
 
@@ -458,10 +503,19 @@ def convert_cli(src:str,                # root of the DICOM export
                 subject_from:str='folder', # 'folder' (top-level folder) or 'patient_id'
                 workers:int=None,       # processes (default: all cores)
                 pseudonymize:str=None,  # secret salt: pseudonymous subject keys, no dates, no free text in the outputs
+                salt_file:str=None,     # a file holding the salt instead (keeps it out of `ps` and the shell history)
                 dry_run:bool=False,     # report what would be done, write nothing
                 any_orientation:bool=False, # let a non-sagittal T1/T2 be chosen when no sagittal one is valid
                ):
     "Convert the best sagittal T1 and T2 of every subject in a DICOM export to NIfTI, filed by class"
+    if salt_file is not None:
+        if pseudonymize is not None: raise SystemExit("spine-osteo-convert: give the salt once: --pseudonymize SALT or --salt-file FILE, not both")
+        try: pseudonymize = Path(salt_file).read_text(encoding='utf-8').rstrip('\r\n')
+        except (OSError, UnicodeDecodeError) as e: raise SystemExit(f"spine-osteo-convert: {salt_file}: cannot read the salt file ({getattr(e, 'strerror', None) or e}); pass a text file holding the secret phrase") from None
+        if not pseudonymize.strip(): raise SystemExit(f"spine-osteo-convert: {salt_file}: the salt file is empty; write a secret phrase into it")
+    if pseudonymize is not None and 0 < len(pseudonymize.strip()) < 16:
+        print(f"warning: the --pseudonymize salt is short ({len(pseudonymize.strip())} characters): whoever gets the outputs can try likely salts "
+              "and then recompute every pseudonym from the PatientIDs or folder names; use 16 or more random characters, kept secret", file=sys.stderr)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('always', LabelsWarning)

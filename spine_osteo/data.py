@@ -7,7 +7,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/data.html.md"""
 # %% ../nbs/04_data.ipynb #e95b9756
 from __future__ import annotations
 from .labels import CLASSES                  # first: the package silences fastai's import-time warning
-import os, json, hashlib, tempfile, warnings, math, struct, zlib, collections
+import os, json, gzip, hashlib, tempfile, warnings, math, struct, zlib, collections
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
@@ -136,6 +136,16 @@ def check_nifti(src:str|Path|nib.spatialimages.SpatialImage, # NIfTI path, or a 
     return src
 
 # %% ../nbs/04_data.ipynb #8ae99301
+def _visible(p:Path)->bool: return not p.name.startswith('.')   # hidden entries (`.DS_Store`, `._x.nii.gz` AppleDouble, `.ipynb_checkpoints`) are never data
+
+def _filed_as_other(f:Path, mod:str, other:str)->str|None:
+    "Why the volume `f` in the `mod` folder is an `other` volume (its converter name or its sidecar says so), or None"
+    if f.name.startswith(other + '_'): return f"{f.name} in the {mod} folder is named as a {other}"
+    js = f.with_name(_strip_nifti(f.name) + '.json')
+    try: cls = json.loads(js.read_text()).get('Class') if js.is_file() else None
+    except (OSError, ValueError, AttributeError): cls = None
+    return f"{f.name} in the {mod} folder is a {other} (its sidecar {js.name} says so)" if cls == other else None
+
 def find_subjects(root:str|Path,          # dataset root holding one folder per class
                   classes:tuple=CLASSES,   # class folder names, in label order
                   t1_dir:str='T1',         # name of the T1 folder inside each class folder
@@ -144,14 +154,26 @@ def find_subjects(root:str|Path,          # dataset root holding one folder per 
                  )->pd.DataFrame:          # columns `subject, t1, t2, label`, one row per subject, sorted
     "Find each subject's T1 and T2 NIfTI under `root/<class>/{t1_dir,t2_dir}/<subject>/`"
     _check_on_error(on_error)
+    if isinstance(classes, str): raise TypeError(f"classes={classes!r}: pass a tuple of class folder names, e.g. ({classes!r},)")
+    for k, v in (('t1_dir', t1_dir), ('t2_dir', t2_dir)):
+        if not isinstance(v, str) or v in ('', '.', '..') or Path(v).name != v:
+            raise ValueError(f"{k}={v!r}: give the name of a folder inside each class folder, e.g. {'T1' if k == 't1_dir' else 'T2'!r}")
     root = Path(root)
     if not root.is_dir(): raise FileNotFoundError(f"{root}: dataset folder not found; expected root/<class>/{t1_dir}/<subject>/*.nii.gz")
     found, problems, bad = {}, [], set()   # found[subject] = list of (class, t1, t2)
+    lower = {c.lower(): c for c in classes}
+    for e in sorted(root.iterdir()):       # class folders with another case are refused; other folders with volumes are named
+        if not e.is_dir() or not _visible(e) or e.name in classes: continue
+        if e.name.lower() in lower:
+            problems.append(f"class folder {e.name!r} differs from the class {lower[e.name.lower()]!r} only in letter case; rename it, or its subjects are left out")
+        elif any((e/d).is_dir() for d in (t1_dir, t2_dir)):
+            n = len({s.name for d in (t1_dir, t2_dir) if (e/d).is_dir() for s in (e/d).iterdir() if _visible(s)})
+            warnings.warn(f"{root}: left out: {e.name!r} holds {n} subject(s) but is not one of the classes {list(classes)}")
     for c in classes:
         files = {}
         for mod, d in (('T1', t1_dir), ('T2', t2_dir)):
-            for e in sorted((root/c/d).glob('*')) if (root/c/d).is_dir() else []:
-                if e.is_dir(): files.setdefault(e.name, {})[mod] = sorted(f for f in e.iterdir() if _is_nifti(f))
+            for e in sorted(p for p in (root/c/d).glob('*') if _visible(p)) if (root/c/d).is_dir() else []:
+                if e.is_dir(): files.setdefault(e.name, {})[mod] = sorted(f for f in e.iterdir() if _visible(f) and _is_nifti(f))
                 elif _is_nifti(e): files.setdefault(_strip_nifti(e.name), {}).setdefault(mod, []).append(e)
         for s, mods in sorted(files.items()):
             ok = True
@@ -161,6 +183,8 @@ def find_subjects(root:str|Path,          # dataset root holding one folder per 
                     problems.append(f"{s} ({c}): no {mod} file in {root/c/d/s}; convert its {mod} series or remove the subject"); ok = False
                 elif len(fs) > 1:
                     problems.append(f"{s} ({c}): {len(fs)} {mod} files where one is expected ({', '.join(f.name for f in fs)}); keep one"); ok = False
+                elif (why := _filed_as_other(fs[0], mod, 'T2' if mod == 'T1' else 'T1')):
+                    problems.append(f"{s} ({c}): {why}; put each volume in its own folder"); ok = False
             if not ok: bad.add(s)
             first = lambda m: (mods.get(m) or [None])[0]
             found.setdefault(s, []).append((c, first('T1'), first('T2')))
@@ -179,13 +203,51 @@ def find_subjects(root:str|Path,          # dataset root holding one folder per 
     return df
 
 # %% ../nbs/04_data.ipynb #8cd4b5b3
+def _content_key(path:Path)->tuple:
+    "(uncompressed size mod 2³², CRC-32 of the uncompressed bytes) of a NIfTI file: 8 bytes read from a gzip trailer, or the whole `.nii`"
+    if _is_gzip(path):
+        with open(path, 'rb') as f: f.seek(-8, 2); crc, isize = struct.unpack('<II', f.read(8))
+        return isize, crc
+    crc = 0
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): crc = zlib.crc32(b, crc)
+    return path.stat().st_size % 2**32, crc
+
+def _content_sha(path:Path)->str:
+    "SHA-256 of a NIfTI file's uncompressed bytes (the same volume saved twice, or recompressed, has the same)"
+    h = hashlib.sha256()
+    with (gzip.open(path, 'rb') if _is_gzip(path) else open(path, 'rb')) as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+def _repeated_volumes(vols:list)->dict:
+    "For `vols` [(row, subject, 't1' or 't2', path)]: row -> why its volumes repeat another's (same file, or the same bytes once uncompressed)"
+    by_key, out = {}, {}
+    for v in vols:
+        try: by_key.setdefault(_content_key(v[3]), []).append(v)
+        except (OSError, struct.error): pass
+    for group in (g for g in by_key.values() if len(g) > 1):   # a CRC match is confirmed with SHA-256
+        by_sha = {}
+        for v in group:
+            try: by_sha.setdefault(_content_sha(v[3]), []).append(v)
+            except (OSError, EOFError, zlib.error): pass
+        for same in (g for g in by_sha.values() if len(g) > 1):
+            for i, s, m, _ in same:
+                if any(i2 == i and m2 != m for i2, _, m2, _ in same): out.setdefault(i, []).append("its T1 and T2 are the same volume")
+                others = [f"the {m2.upper()} of {s2}" for i2, s2, m2, _ in same if i2 != i]
+                if others:
+                    shown = ', '.join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else '')
+                    out.setdefault(i, []).append(f"its {m.upper()} is the same volume as {shown} (one patient must be one subject: remove the copies)")
+    out = {i: list(dict.fromkeys(w)) for i, w in out.items()}
+    return out
+
 def read_subject_table(src:str|Path|pd.DataFrame, # CSV path or DataFrame with columns subject, t1, t2, label
                        classes:tuple=CLASSES,      # allowed labels, in label order
                        root:str|Path|None=None,    # folder that relative paths start from (default: the CSV's folder, else the cwd)
                        on_error:str='raise',       # 'raise' or 'skip' (warn and leave the subject out)
                        check_headers:bool=True,    # check every volume with `check_nifti` (header only)
                       )->pd.DataFrame:             # columns `subject, t1, t2, label` with absolute paths
-    "Validate a subject table: required columns, known labels, each subject once, files that exist and are usable volumes"
+    "Validate a subject table: required columns, known labels, each subject once, files that exist and are usable volumes, no volume twice"
     _check_on_error(on_error)
     name = str(src) if not isinstance(src, pd.DataFrame) else src.attrs.get('source', 'subject table')  # `find_subjects` notes its folder
     if isinstance(src, pd.DataFrame): df = src.reset_index(drop=True)
@@ -194,32 +256,45 @@ def read_subject_table(src:str|Path|pd.DataFrame, # CSV path or DataFrame with c
         if not src.is_file(): raise FileNotFoundError(f"{src}: subject table not found")
         df = pd.read_csv(src, dtype=str)
         if root is None: root = src.parent
-    df = df.astype({c: str for c in ('subject','t1','t2') if c in df.columns})
     missing = [c for c in ('subject','t1','t2','label') if c not in df.columns]
     if missing: raise ValueError(f"{name}: missing column(s) {missing}; a subject table needs subject, t1, t2, label")
     if len(df) == 0: raise ValueError(f"{name}: no subjects (the table has no rows); list one subject a row with subject, t1, t2, label")
+    blank = lambda v: v is None or (isinstance(v, float) and math.isnan(v)) or not str(v).strip()
+    empty = {c: df[c].map(blank).tolist() for c in ('subject', 't1', 't2')}   # before `str` turns None into 'None'
+    df = df.astype({c: str for c in ('subject','t1','t2')})
     root = Path(root) if root is not None else Path.cwd()
-    problems, keep = [], []
-    dup = df.subject.astype(str).duplicated(keep=False)
+    problems, why_of, vols = [], {}, []
+    subj = df.subject.where(~pd.Series(empty['subject'], index=df.index))
+    dup = subj.duplicated(keep=False) & subj.notna()
     for i, r in df.iterrows():
-        s = str(r.subject); why = []
+        why = why_of[i] = []
+        if empty['subject'][i]: why.append("the subject cell is empty")
         if dup[i]: why.append("listed more than once")
         if r.label not in classes: why.append(f"label {r.label!r} is not one of {list(classes)}")
         for m in ('t1','t2'):
+            if empty[m][i]: why.append(f"the {m} cell is empty; give the path of its {m.upper()} NIfTI file"); continue
             p = Path(str(r[m])); p = p if p.is_absolute() else root/p
             df.at[i, m] = str(p)
+            if p.is_dir(): why.append(f"{m.upper()} path {p} is a folder; give the NIfTI file in it"); continue
             if not p.is_file(): why.append(f"{m.upper()} file {p} not found"); continue
             if check_headers:
                 try: check_nifti(p, m.upper())
-                except ValueError as e: why.append(str(e))
-        if why: problems.append(f"{s}: " + '; '.join(why))
-        else: keep.append(i)
+                except ValueError as e: why.append(str(e)); continue
+            vols.append((i, str(r.subject), m, p))
+    for i, whys in _repeated_volumes(vols).items(): why_of[i] += whys
+    keep = [i for i in df.index if not why_of[i]]
+    problems = [f"{f'row {i + 1}' if empty['subject'][i] else df.subject[i]}: " + '; '.join(why_of[i]) for i in df.index if why_of[i]]
     _report(problems, on_error, name)
     if not keep: raise ValueError(f"{name}: none of its {len(df)} subject(s) can be used (see the warnings above); fix them or add subjects")
     return df.loc[keep, ['subject','t1','t2','label']].reset_index(drop=True)
 
 # %% ../nbs/04_data.ipynb #743c0f47
-def _triple(size)->tuple: return tuple(int(s) for s in ((size,)*3 if isinstance(size, (int, np.integer)) else size))
+def _triple(size)->tuple:
+    "`size` as three whole numbers (an int is a cube); an error for anything else"
+    t = (size,)*3 if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, (tuple, list, np.ndarray)) else None
+    if t is None or len(t) != 3 or not all(isinstance(s, (int, np.integer)) or (isinstance(s, float) and s.is_integer()) for s in t):
+        raise ValueError(f"size={size!r}: give one whole number (a cube) or three sides (D, H, W)")
+    return tuple(int(s) for s in t)
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -396,19 +471,30 @@ class VolumeCache:
         if not Path(path).is_file(): raise FileNotFoundError(f"{path}: file not found")
         dest = self.file(path, cfg)
         if dest.is_file():
-            try: return np.load(dest), True
+            try:
+                arr = np.load(dest)
+                if arr.shape == tuple(cfg.size): return arr, True   # another shape: damaged, or not ours; recompute
             except (ValueError, OSError, EOFError): pass   # unreadable (e.g. disk full earlier): recompute
         arr = preprocess_volume(path, cfg).numpy()
         arr = arr.astype(np.float16) if np.abs(arr).max() < 6e4 else arr
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.stem, suffix='.tmp')
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.stem, suffix='.tmp')
+        except OSError as e: self._cannot_write(e); return arr, False
         try:
             with os.fdopen(fd, 'wb') as f: np.save(f, arr)
             os.chmod(tmp, 0o644)                          # mkstemp makes 0600; others sharing the cache may read
             os.replace(tmp, dest)
+        except OSError as e: Path(tmp).unlink(missing_ok=True); self._cannot_write(e)   # a full disk: go on without storing
         except BaseException:
             Path(tmp).unlink(missing_ok=True); raise
         return arr, False
+    def _cannot_write(self, e:OSError):
+        "Warn once that the cache folder cannot be written: volumes are then preprocessed again each time"
+        if getattr(self, '_warned', False): return
+        self._warned = True
+        warnings.warn(f"{self.path}: the cache folder cannot be written ({type(e).__name__}: {e.strerror or e}); volumes are preprocessed "
+                      "again every epoch; pass cache_dir= a writable folder (or cache_dir=False)")
     def __call__(self, path:str|Path,               # NIfTI file
                  cfg:PreprocessConfig|None=None,     # settings
                 )->torch.Tensor:                     # float32 (D,H,W), as `preprocess_volume` returns it
@@ -857,6 +943,8 @@ class SpineDataLoaders(DataLoaders):
                 **kwargs,                           # passed to `DataBlock.dataloaders`: `shuffle`, `drop_last`, and `CachedPairDL`'s `batch_read`, `prefetch`
                )->SpineDataLoaders:
         "DataLoaders from a subject table"
+        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1: raise ValueError(f"bs={bs!r}: the batch size must be a whole number ≥ 1")
+        if size is not None: _triple(size)   # a bad size is named before the table is read
         df = read_subject_table(df, classes, on_error=on_error)
         cfg = cfg or PreprocessConfig(size=size or 128)
         if size is not None: cfg = replace(cfg, size=_triple(size))

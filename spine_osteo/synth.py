@@ -23,7 +23,7 @@ from .labels import CLASSES, WHO_NORMAL_MIN, WHO_OSTEOPOROSIS_MAX, who_class, su
 # %% auto #0
 __all__ = ['TISSUES', 'TISSUE', 'DISTRACTORS', 'DEFECTS', 'sample_t_scores', 'SpineSubject', 'marrow_fat_fraction',
            'random_subject', 'arc_point', 'tissue_labels', 'render', 'subject_seed', 'make_subject_volumes',
-           'can_redraw', 'step_progress', 'make_cohort', 'synth_cli']
+           'can_redraw', 'step_progress', 'die_with_parent', 'make_cohort', 'synth_cli']
 
 # %% ../nbs/01_synth.ipynb #a886ccff
 _T_MIXTURE = {'normal': (-0.1, 0.8), 'osteopenia': ((WHO_NORMAL_MIN + WHO_OSTEOPOROSIS_MAX)/2, 0.5), 'osteoporosis': (-3.1, 0.55)}  # (mean, sd) per class
@@ -699,6 +699,16 @@ def step_progress(items,                # what to iterate over (a generator of r
         yield x
         if k % every == 0 or k == total: print(f"{what}: {k}/{total}", flush=True)
 
+# %% ../nbs/01_synth.ipynb #d1e0a1f1
+def die_with_parent(parent_pid:int|None=None, # pid of the process that made the pool (checked: it may have died before this call)
+                   ):
+    "Pool initializer: on Linux, have the kernel kill this worker process as soon as its parent dies; elsewhere nothing"
+    if not sys.platform.startswith('linux'): return
+    import ctypes, signal
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError): return
+    if parent_pid is not None and os.getppid() != parent_pid: os._exit(1)   # the parent died before the call: exit now
+
 # %% ../nbs/01_synth.ipynb #73b4ea66
 _MARKER = '.spine_osteo_synth'
 
@@ -717,16 +727,21 @@ def _defects_by_subject(defects, subjects):
         out.setdefault(s, []).append(d)
     return out
 
-def _prepare_dest(dest:Path, overwrite:bool):
-    "Create `dest`, or clear a cohort written there before when `overwrite`; never delete anything else"
+def _prepare_dest(dest:Path, overwrite:bool, note:str):
+    "Create `dest` (or clear a cohort written there before when `overwrite`; never delete anything else) and mark it as an incomplete cohort"
     if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"{dest}: exists and is not a folder; pick a folder path for the cohort")
     if dest.exists() and any(dest.iterdir()):
-        if not overwrite: raise FileExistsError(f"{dest}: folder is not empty; pick a new or empty folder, or pass overwrite=True (--overwrite) to replace a cohort written there before")
-        if not (dest/_MARKER).exists(): raise FileExistsError(f"{dest}: folder is not empty and holds no synthetic cohort ({_MARKER} missing); refusing to delete anything, pick another folder")
+        marked = (dest/_MARKER).is_file()
+        if not overwrite:
+            if marked and 'incomplete' in (dest/_MARKER).read_text():
+                raise FileExistsError(f"{dest}: holds an interrupted synthetic cohort; pass overwrite=True (--overwrite) to replace it, or pick a new folder")
+            raise FileExistsError(f"{dest}: folder is not empty; pick a new or empty folder, or pass overwrite=True (--overwrite) to replace a cohort written there before")
+        if not marked: raise FileExistsError(f"{dest}: folder is not empty and holds no synthetic cohort ({_MARKER} missing); refusing to delete anything, pick another folder")
         for p in dest.iterdir():
-            if p.is_dir() and p.name.startswith('sub-'): shutil.rmtree(p)
+            if p.is_dir() and not p.is_symlink() and p.name.startswith('sub-'): shutil.rmtree(p)
             elif p.name in ('labels.csv','series.csv','intended_series.csv','defects.csv', _MARKER): p.unlink()
     dest.mkdir(parents=True, exist_ok=True)
+    (dest/_MARKER).write_text(f"spine_osteo.synth cohort (incomplete: being written, or interrupted): {note}\n")   # first, so an interrupted cohort can be replaced
 
 # %% ../nbs/01_synth.ipynb #696f8807
 def make_cohort(dest:str|Path,             # output folder; must be new or empty (see `overwrite`)
@@ -747,16 +762,19 @@ def make_cohort(dest:str|Path,             # output folder; must be new or empty
     if int(n_subjects) < 1: raise ValueError(f"make_cohort: n_subjects={n_subjects}; ask for at least one subject")
     if matrix is not None and not 8 <= int(matrix) <= 1024: raise ValueError(f"make_cohort: matrix={matrix} is outside 8–1024; use 16 or more (tests use 32), at most 1024")
     if workers is not None and int(workers) < 0: raise ValueError(f"make_cohort: workers={workers}; use 0 (this process) or more")
+    if int(seed) < 0: raise ValueError(f"make_cohort: seed={seed}; use a whole number ≥ 0")
     for k, v in (('signal_strength', signal_strength), ('overlap', overlap)):
         if not (math.isfinite(float(v)) and float(v) >= 0): raise ValueError(f"make_cohort: {k}={v}; use a finite number ≥ 0")
     subjects = [f"sub-{i+1:04d}" for i in range(int(n_subjects))]
     dmap = _defects_by_subject(defects, subjects)
-    _prepare_dest(dest, overwrite)
+    note = f"n={n_subjects} seed={seed} matrix={matrix}"
+    _prepare_dest(dest, overwrite, note)
     ts = sample_t_scores(len(subjects), seed, balanced)
     jobs = [(i, s, float(ts[i]), subject_seed(seed, i), str(dest), seed, matrix, distractors, dmap.get(s, []), signal_strength, overlap)
             for i,s in enumerate(subjects)]
     if workers is None: workers = min(os.cpu_count() or 1, len(jobs)) if len(jobs) >= 4 else 0
-    with ProcessPoolExecutor(workers, mp_context=get_context('fork') if os.name == 'posix' else None) as ex:
+    with ProcessPoolExecutor(workers, mp_context=get_context('fork') if os.name == 'posix' else None,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as ex:
         res = list(step_progress(ex.map(_make_subject, jobs), len(jobs), 'subjects', progress))
     series = pd.DataFrame([r for rows,_ in res for r in rows])
     dfx = pd.DataFrame([d for _,drows in res for d in drows], columns=['defect','subject','series_uid','series_number','file','detail'])
@@ -770,7 +788,7 @@ def make_cohort(dest:str|Path,             # output folder; must be new or empty
                                  series_number='' if r is None else r.series_number, description='' if r is None else r.description))
     labels.to_csv(dest/'labels.csv', index=False); series.to_csv(dest/'series.csv', index=False)
     pd.DataFrame(intended).to_csv(dest/'intended_series.csv', index=False); dfx.to_csv(dest/'defects.csv', index=False)
-    (dest/_MARKER).write_text(f"spine_osteo.synth cohort: n={n_subjects} seed={seed} matrix={matrix}\n")
+    (dest/_MARKER).write_text(f"spine_osteo.synth cohort (complete): {note}\n")
     return labels
 
 # %% ../nbs/01_synth.ipynb #ee309b64
