@@ -56,13 +56,17 @@ def pseudonym(key:str,        # subject key (folder name or PatientID)
     if not str(salt).strip(): raise ValueError("pseudonymize: the salt is empty; pass a secret phrase (kept out of the output), or no --pseudonymize")
     return 'sub-' + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:12]
 
-# %% ../nbs/03_convert.ipynb #57ffb94f
+# %% ../nbs/03_convert.ipynb #df9f6016
 def _fingerprint(g:pd.DataFrame, salt:str|None=None)->str:
     "Hash of the source files' names, sizes and modification times (keyed by the salt when pseudonymized)"
     h = hashlib.sha256(b'' if salt is None else f"{salt}\x00".encode())
     for p in sorted(set(g.path)):
         st = os.stat(p); h.update(os.fsencode(p) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())   # fsencode: a Latin-1 name is bytes, not UTF-8
     return h.hexdigest()[:24]
+
+def _str_or_none(v)->str|None:
+    "A header string, or None when absent or empty"
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == '' else str(v)
 
 def sidecar(g:pd.DataFrame,       # rows of the volume
             cls:str,              # 'T1' or 'T2'
@@ -81,6 +85,10 @@ def sidecar(g:pd.DataFrame,       # rows of the volume
         MRAcquisitionType=r['mr_acq_type'], ImageType=list(r['image_type']), SeriesNumber=f(r['series_number']),
         PixelSpacing=list(r['pixel_spacing']), SliceThickness=f(r['thickness']), SpacingBetweenSlices=f(r['spacing_between']),
         SliceStep=chk.get('step'), NumberOfSlices=len(g), Orientation=chk.get('orientation'))
+    opt = lambda k: _str_or_none(r.get(k))
+    if opt('scan_options'): meta['ScanOptions'] = opt('scan_options')                 # FS: fat-suppressed (dicom ranks it second)
+    if opt('contrast'): meta['ContrastBolusAgent'] = opt('contrast') if salt is None else True   # post-contrast; free text only without salt
+    if opt('lossy'): meta['LossyImageCompression'] = opt('lossy')                     # '01': the source pixels were lossy-compressed
     if salt is None: meta['AcquisitionMonth'] = re.sub(r'\D', '', r['date'] or '')[:6]
     meta.update(ConversionSoftware=f'spine_osteo.convert (pydicom {pydicom.__version__}, nibabel {nib.__version__})',
                 Pseudonymized=salt is not None, SourceFingerprint=_fingerprint(g, salt))
