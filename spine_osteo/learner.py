@@ -10,7 +10,7 @@ from .labels import CLASSES
 from .data import SpineDataLoaders, kfold_splits
 from .model import OsteoNet, osteo_splitter, gpu_defaults
 from .metrics import clinical_metrics, clinical_report, save_evaluation
-import copy, json, time, random, platform
+import copy, json, time, random, platform, hashlib, inspect, warnings
 from contextlib import contextmanager, ExitStack
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -224,6 +224,21 @@ def _resume_logs(learn, start, meta):
             undo.append(lambda cb=cb: setattr(cb, 'reset_on_fit', True))
     return lambda: [f() for f in undo]
 
+class _StepCounter(Callback):
+    "Count the optimizer steps of a fit (a fit without any is refused: it would return the untrained model)"
+    order = 0
+    def before_fit(self): self.steps = 0
+    def after_step(self): self.steps += 1
+
+def _no_batch_message(dl, what='training set')->str|None:
+    "The one-line refusal when `dl` yields no batch (every item in one incomplete batch that fastai drops), else None"
+    n, bs = getattr(dl, 'n', None), getattr(dl, 'bs', None)
+    try: n_batches = len(dl)
+    except TypeError: return None
+    if n_batches or n is None or bs is None: return None
+    return (f"bs {bs} is larger than the {n} item(s) of the {what}, so not one full batch can be trained "
+            f"(fastai drops the last incomplete batch); use a batch size of {max(n, 1)} or fewer")
+
 def fit_osteo(learn:Learner,   # from `osteo_learner`
               epochs:int=10,   # epochs of the one-cycle schedule
               lr:float|None=None, # peak learning rate; None: `learn.lr`
@@ -232,6 +247,8 @@ def fit_osteo(learn:Learner,   # from `osteo_learner`
              )->Learner:
     "Train with `fit_one_cycle`; with `resume=True` continue the run of the last checkpoint (model, optimizer, epoch, log, best) on the same schedule"
     lr = ifnone(lr, learn.lr)
+    msg = _no_batch_message(learn.dls.train)
+    if msg: raise ValueError(f"{learn.path}: {msg}")
     info = learn.path/learn.model_dir/f'{ckpt}.json'
     start, undo = 0, lambda: None
     if resume and info.exists():
@@ -256,8 +273,12 @@ def fit_osteo(learn:Learner,   # from `osteo_learner`
         if num_distrib() > 1:
             if not gpu: stack.enter_context(_broadcast_on_cpu())
             stack.enter_context(learn.distrib_ctx(sync_bn=gpu, cpu=not gpu))
+        learn.add_cb(counter := _StepCounter())
         try: learn.fit_one_cycle(epochs, lr, start_epoch=start)
-        finally: undo()
+        finally: undo(); learn.remove_cb(counter)
+    if counter.steps == 0:
+        raise ValueError(f"{learn.path}: the fit took no optimizer step in {epochs - start} epoch(s) (no training batch ran), "
+                         f"so the model is untrained; check the training set and the batch size")
     return learn
 
 # %% ../nbs/07_learner.ipynb #8aa06933
@@ -277,6 +298,50 @@ def _rows_splitter(train_idx, valid_idx):
     tr, va = [int(i) for i in train_idx], [int(i) for i in valid_idx]
     return lambda items: [tr, va]
 
+_RUN_FILES = ('config.json', 'history.csv', 'metrics.json', 'predictions.csv', 'confusion_matrix.png', 'roc.png',
+              'model.pkl', 'predictor.pt', 'cv_metrics.json', 'oof_predictions.csv')     # what a run or a cross-validation writes
+_CKPT_FILES = ('last.pth', 'last.json', 'best.pth')
+
+def _previous_run(out:Path)->list:
+    "What an earlier run or cross-validation left in `out` (file and folder names); [] for a new or unrelated folder"
+    if not out.is_dir(): return []
+    found = [f for f in _RUN_FILES if (out/f).exists()]
+    if any((out/'models'/f).exists() for f in _CKPT_FILES): found.append('models/')
+    return found + sorted(f"{p.name}/" for p in out.glob('fold*') if p.is_dir() and _previous_run(p))
+
+def _clear_run(out:Path):
+    "Delete the files a run writes (in `out`, `out/models` and `out/fold*`); anything else in the folder is left alone"
+    for d in [out, *(p for p in out.glob('fold*') if p.is_dir())]:
+        for f in _RUN_FILES: (d/f).unlink(missing_ok=True)
+        for f in _CKPT_FILES: (d/'models'/f).unlink(missing_ok=True)
+
+def _check_new_run(out:Path, resume:bool, overwrite:bool, can_resume:bool=True):
+    "Refuse a run folder that holds an earlier run unless it is resumed or explicitly overwritten"
+    found = _previous_run(out)
+    if not found or overwrite or (resume and can_resume): return
+    hint = ("continue it with --resume (resume=True), choose a new --out, or delete the folder" if can_resume else
+            "choose a new --out or delete the folder (cross-validation does not resume; overwrite=True replaces it)")
+    raise ValueError(f"{out}: holds a previous run ({', '.join(found[:8])}{', ...' if len(found) > 8 else ''}); {hint}")
+
+def _check_split(df, train_idx, valid_idx, bs, vocab, out):
+    "Refuse a training split with no full batch or without some class; warn when a class has no validation subject"
+    labels = df['label'].astype(str)
+    n_tr = {c: int((labels.iloc[list(train_idx)] == c).sum()) for c in vocab}
+    n_va = {c: int((labels.iloc[list(valid_idx)] == c).sum()) for c in vocab}
+    counts = ', '.join(f"{c} {n_tr[c]}/{n_va[c]}" for c in vocab)
+    n_proc = max(num_distrib(), 1)
+    if not len(train_idx): raise ValueError(f"{out}: no training subjects (all {len(valid_idx)} are held out for validation); hold out fewer subjects")
+    if len(train_idx) < bs * n_proc:
+        per = f" on each of {n_proc} processes" if n_proc > 1 else ""
+        raise ValueError(f"{out}: bs {bs} is larger than the {len(train_idx)} training subjects{per}; use a batch size of "
+                         f"{len(train_idx)//n_proc} or fewer (fastai drops an incomplete last batch, so nothing would be trained)")
+    if missing := [c for c in vocab if n_tr[c] == 0]:
+        raise ValueError(f"{out}: no training subject of class {', '.join(missing)} (training/validation subjects per class: {counts}); "
+                         f"add subjects of that class or change the split so that every class is trained")
+    if no_valid := [c for c in vocab if n_va[c] == 0]:
+        warnings.warn(f"{out}: no validation subject of class {', '.join(no_valid)} (training/validation subjects per class: {counts}); "
+                      f"its sensitivity and the ROC AUC will be NaN: use a larger validation share or more subjects")
+
 def _mean_sd(rows):
     df = pd.DataFrame(rows)
     return {k: dict(mean=float(df[k].mean()), sd=float(df[k].std(ddof=1)) if len(df) > 1 else 0.) for k in df.columns}
@@ -290,18 +355,27 @@ def cross_validate(df:pd.DataFrame,     # subjects table `subject,t1,t2,label` (
                    make_dls=None,       # `make_dls(df, train_idx, valid_idx)` -> DataLoaders; default `SpineDataLoaders.from_df`
                    dls_kwargs:dict|None=None, # passed to `SpineDataLoaders.from_df` (size, bs, cfg, cache_dir...)
                    splits:list|None=None, # precomputed `[(train_idx, valid_idx)]`; default `kfold_splits(df, k, seed)`
+                   overwrite:bool=False, # replace a previous run in `out` (its files are deleted first); else such a folder is refused
                    **learner_kwargs,    # passed to `osteo_learner`
                   )->dict:              # dict(folds=[...], mean_sd={...}, pooled={...}, oof=DataFrame)
     "Subject-level stratified k-fold cross-validation: one model per fold, out-of-fold predictions, mean ± sd metrics, plots"
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    _check_new_run(out, resume=False, overwrite=overwrite, can_resume=False)
     splits = splits if splits is not None else kfold_splits(df, k=k, seed=seed)
+    for i, (tr, va) in enumerate(splits):   # every fold checked before the first one trains
+        shared = set(df.iloc[np.asarray(tr)]['subject']) & set(df.iloc[np.asarray(va)]['subject'])
+        if shared: raise ValueError(f"fold {i}: subjects {sorted(shared)[:5]} are in both training and validation; check the `subject` column of the table")
+        if make_dls is None:
+            dkw = dls_kwargs or {}
+            _check_split(df, tr, va, dkw.get('bs', inspect.signature(SpineDataLoaders.from_df).parameters['bs'].default),
+                         list(dkw.get('classes', CLASSES)), out/f'fold{i}')
+    if overwrite: _clear_run(out)
+    out.mkdir(parents=True, exist_ok=True)
     if make_dls is None:
         make_dls = lambda df, tr, va: SpineDataLoaders.from_df(df, splitter=_rows_splitter(tr, va), seed=seed, **(dls_kwargs or {}))
     folds, oof, vocab = [], [], None
     for i, (tr, va) in enumerate(splits):
         tr, va = np.asarray(tr), np.asarray(va)
-        shared = set(df.iloc[tr]['subject']) & set(df.iloc[va]['subject'])
-        if shared: raise ValueError(f"fold {i}: subjects {sorted(shared)[:5]} are in both training and validation; check the `subject` column of the table")
         print(f"fold {i+1}/{len(splits)}: {len(tr)} training, {len(va)} validation subjects")
         dls = make_dls(df, tr, va)
         kw = dict(learner_kwargs)
@@ -341,31 +415,72 @@ def _env_info():
     dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({torch.get_num_threads()} threads)"
     return dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, monai=monai.__version__, device=dev)
 
+def _split_fingerprint(df, train_idx, valid_idx)->str:
+    "SHA-1 of the training and validation (subject, label) pairs: a resumed run must train and validate on the same subjects"
+    key = lambda idx: sorted(zip(df['subject'].iloc[list(idx)].astype(str), df['label'].iloc[list(idx)].astype(str)))
+    return hashlib.sha1(json.dumps([key(train_idx), key(valid_idx)]).encode()).hexdigest()
+
+_FREE_ON_RESUME = {'mixed_precision', 'compile', 'deterministic'}   # how a run is computed, not what it is: may change on resume
+
+def _resume_mismatch(old:dict, new:dict)->list:
+    "The settings of `new` that differ from the run's `config.json` (`old`), as 'name old → new'; keys absent from `old` are not compared"
+    defaults = {k: p.default for f in (osteo_learner, OsteoNet.__init__) for k, p in inspect.signature(f).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    plain = lambda v: json.loads(json.dumps(v, default=str))
+    short = lambda v: (f"{len(v)} subjects" if isinstance(v, list) and len(v) > 4 else json.dumps(v))
+    diffs = [f"{k} {short(old[k])} → {short(new[k])}" for k in new if k != 'learner_kwargs' and k in old and plain(old[k]) != plain(new[k])]
+    if 'learner_kwargs' in old:
+        o, n = old['learner_kwargs'] or {}, new['learner_kwargs']
+        for k in sorted((set(o) | set(n)) - _FREE_ON_RESUME - set(new)):
+            ov, nv = plain(o.get(k, defaults.get(k))), plain(n.get(k, defaults.get(k)))
+            if ov != nv: diffs.append(f"{k} {json.dumps(ov)} → {json.dumps(nv)}")
+    return diffs
+
 def train_run(df:pd.DataFrame,        # subjects table `subject,t1,t2,label`
               valid_idx:list,         # rows of `df` used for validation (held out from training)
               out:str|Path,           # run folder
               size:int=64,            # cubic input size in voxels
-              bs:int=4,               # batch size
+              bs:int=4,               # batch size (at most the number of training subjects)
               epochs:int=20,          # epochs
               lr:float=1e-3,          # peak learning rate
               seed:int=0,             # seed
               monitor:str|None='balanced_accuracy', # metric picking the epoch kept; None keeps the last (honest when `valid_idx` is a test set)
-              resume:bool=False,      # continue from `out/models/last.pth` (a finished run is evaluated, not trained again)
+              resume:bool=False,      # continue the run in `out` from `out/models/last.pth`, with the same settings (a finished run is evaluated, not trained again)
+              overwrite:bool=False,   # replace a previous run in `out` (its files are deleted first); else such a folder is refused unless `resume`
               dls_kwargs:dict|None=None, # more arguments of `SpineDataLoaders.from_df`
               config:dict|None=None,  # extra entries for `config.json`
               **learner_kwargs,       # passed to `osteo_learner`
              )->dict:                 # dict(learn, report, probs, targs, predictions, metrics)
     "Train on all rows but `valid_idx`, evaluate on `valid_idx`, and write a complete run folder"
-    t0 = time.time(); out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time(); out = Path(out)
     held = set(int(i) for i in valid_idx)
     tr = [i for i in range(len(df)) if i not in held]
+    vocab = list((dls_kwargs or {}).get('classes', CLASSES))
+    _check_new_run(out, resume, overwrite)
+    _check_split(df, tr, valid_idx, bs, vocab, out)
+    built = not isinstance(learner_kwargs.get('model'), nn.Module)
+    ol = {k: learner_kwargs.get(k, inspect.signature(osteo_learner).parameters[k].default) for k in
+          ('arch', 'fusion', 'norm', 'label_smoothing', 'class_weights', 'precise_bn')}
+    if not built: ol.update(arch=None, fusion=None, norm=None)
+    if ol['class_weights'] is not None: ol['class_weights'] = list(map(float, ol['class_weights']))
+    settings = dict(**ol, seed=seed, size=size, bs=bs, monitor=monitor, n_train=len(tr), n_valid=len(valid_idx), vocab=vocab,
+                    valid_subjects=df['subject'].iloc[list(valid_idx)].astype(str).tolist(),
+                    split_sha1=_split_fingerprint(df, tr, valid_idx),
+                    learner_kwargs={k: v for k, v in learner_kwargs.items() if isinstance(v, (int, float, str, bool, type(None), list, tuple))})
+    old_cfg = json.loads((out/'config.json').read_text()) if resume and (out/'config.json').exists() else None
+    if old_cfg is not None and (diffs := _resume_mismatch(old_cfg, settings)):
+        raise ValueError(f"{out}: cannot resume with settings other than the run's config.json ({'; '.join(diffs)}); "
+                         f"resume with the run's own settings, or train a new run with a new --out")
+    if overwrite: _clear_run(out)
+    out.mkdir(parents=True, exist_ok=True)
     dls = SpineDataLoaders.from_df(df, size=size, bs=bs, splitter=_rows_splitter(tr, valid_idx), seed=seed, **(dls_kwargs or {}))
     learn = osteo_learner(dls, out=out, seed=seed, monitor=monitor, **learner_kwargs)
-    cfg = dict(**learn.osteo_config, size=size, bs=bs, epochs=epochs, lr=lr, monitor=monitor, n_train=len(tr),
-               n_valid=len(valid_idx), vocab=list(learn.osteo_vocab), **(config or {}),
-               learner_kwargs={k: v for k, v in learner_kwargs.items() if isinstance(v, (int, float, str, bool, type(None), list, tuple))},
-               env=_env_info())
-    (out/'config.json').write_text(json.dumps(cfg, indent=1, default=str))
+    if old_cfg is None:                       # a resumed run keeps its config.json (its own schedule and settings)
+        cfg = dict(**learn.osteo_config, size=size, bs=bs, epochs=epochs, lr=lr, monitor=monitor, n_train=len(tr),
+                   n_valid=len(valid_idx), vocab=list(learn.osteo_vocab), **(config or {}),
+                   valid_subjects=settings['valid_subjects'], split_sha1=settings['split_sha1'],
+                   learner_kwargs=settings['learner_kwargs'], env=_env_info())
+        (out/'config.json').write_text(json.dumps(cfg, indent=1, default=str))
     fit_osteo(learn, epochs, lr, resume=resume)
     t_train = time.time() - t0
     ev = evaluate(learn); vocab = list(learn.osteo_vocab)
