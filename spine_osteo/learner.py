@@ -12,6 +12,7 @@ from .model import OsteoNet, osteo_splitter, gpu_defaults
 from .metrics import clinical_metrics, clinical_report, save_evaluation
 import copy, json, time, random, platform, hashlib, inspect, warnings
 from contextlib import contextmanager, ExitStack
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn as nn
@@ -424,11 +425,18 @@ _FREE_ON_RESUME = {'mixed_precision', 'compile', 'deterministic'}   # how a run 
 
 def _resume_mismatch(old:dict, new:dict)->list:
     "The settings of `new` that differ from the run's `config.json` (`old`), as 'name old → new'; keys absent from `old` are not compared"
-    defaults = {k: p.default for f in (osteo_learner, OsteoNet.__init__) for k, p in inspect.signature(f).parameters.items()
+    defaults = {k: p.default for f in (OsteoNet.__init__, osteo_learner) for k, p in inspect.signature(f).parameters.items()
                 if p.default is not inspect.Parameter.empty}
     plain = lambda v: json.loads(json.dumps(v, default=str))
     short = lambda v: (f"{len(v)} subjects" if isinstance(v, list) and len(v) > 4 else json.dumps(v))
-    diffs = [f"{k} {short(old[k])} → {short(new[k])}" for k in new if k != 'learner_kwargs' and k in old and plain(old[k]) != plain(new[k])]
+    diffs = []
+    for k in new:
+        if k == 'learner_kwargs' or k not in old or plain(old[k]) == plain(new[k]): continue
+        if k == 'split_sha1': diffs.append("the training/validation subjects or their labels changed")
+        elif isinstance(old[k], dict) and isinstance(new[k], dict):
+            diffs += [f"{k}.{s} {json.dumps(plain(old[k].get(s)))} → {json.dumps(plain(new[k].get(s)))}" for s in sorted(set(old[k]) | set(new[k]))
+                      if plain(old[k].get(s)) != plain(new[k].get(s))]
+        else: diffs.append(f"{k} {short(old[k])} → {short(new[k])}")
     if 'learner_kwargs' in old:
         o, n = old['learner_kwargs'] or {}, new['learner_kwargs']
         for k in sorted((set(o) | set(n)) - _FREE_ON_RESUME - set(new)):
@@ -468,17 +476,22 @@ def train_run(df:pd.DataFrame,        # subjects table `subject,t1,t2,label`
                     split_sha1=_split_fingerprint(df, tr, valid_idx),
                     learner_kwargs={k: v for k, v in learner_kwargs.items() if isinstance(v, (int, float, str, bool, type(None), list, tuple))})
     old_cfg = json.loads((out/'config.json').read_text()) if resume and (out/'config.json').exists() else None
-    if old_cfg is not None and (diffs := _resume_mismatch(old_cfg, settings)):
-        raise ValueError(f"{out}: cannot resume with settings other than the run's config.json ({'; '.join(diffs)}); "
-                         f"resume with the run's own settings, or train a new run with a new --out")
+    def _same_as_run():
+        if old_cfg is not None and (diffs := _resume_mismatch(old_cfg, settings)):
+            raise ValueError(f"{out}: cannot resume with settings other than the run's config.json ({'; '.join(diffs)}); "
+                             f"resume with the run's own settings, or train a new run with a new --out")
+    _same_as_run()
     if overwrite: _clear_run(out)
     out.mkdir(parents=True, exist_ok=True)
     dls = SpineDataLoaders.from_df(df, size=size, bs=bs, splitter=_rows_splitter(tr, valid_idx), seed=seed, **(dls_kwargs or {}))
+    if getattr(dls, 'cfg', None) is not None:   # the preprocessing (size aside), as the DataLoaders resolved it
+        settings['preprocess'] = {k: v for k, v in asdict(dls.cfg).items() if k != 'size'}
+        _same_as_run()
     learn = osteo_learner(dls, out=out, seed=seed, monitor=monitor, **learner_kwargs)
     if old_cfg is None:                       # a resumed run keeps its config.json (its own schedule and settings)
         cfg = dict(**learn.osteo_config, size=size, bs=bs, epochs=epochs, lr=lr, monitor=monitor, n_train=len(tr),
                    n_valid=len(valid_idx), vocab=list(learn.osteo_vocab), **(config or {}),
-                   valid_subjects=settings['valid_subjects'], split_sha1=settings['split_sha1'],
+                   valid_subjects=settings['valid_subjects'], split_sha1=settings['split_sha1'], preprocess=settings.get('preprocess'),
                    learner_kwargs=settings['learner_kwargs'], env=_env_info())
         (out/'config.json').write_text(json.dumps(cfg, indent=1, default=str))
     fit_osteo(learn, epochs, lr, resume=resume)
