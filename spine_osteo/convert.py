@@ -51,12 +51,12 @@ def pseudonym(key:str,        # subject key (folder name or PatientID)
     if not str(salt).strip(): raise ValueError("pseudonymize: the salt is empty; pass a secret phrase (kept out of the output), or no --pseudonymize")
     return 'sub-' + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:12]
 
-# %% ../nbs/03_convert.ipynb #cbeb90cc
+# %% ../nbs/03_convert.ipynb #57ffb94f
 def _fingerprint(g:pd.DataFrame, salt:str|None=None)->str:
     "Hash of the source files' names, sizes and modification times (keyed by the salt when pseudonymized)"
     h = hashlib.sha256(b'' if salt is None else f"{salt}\x00".encode())
     for p in sorted(set(g.path)):
-        st = os.stat(p); h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        st = os.stat(p); h.update(os.fsencode(p) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())   # fsencode: a Latin-1 name is bytes, not UTF-8
     return h.hexdigest()[:24]
 
 def sidecar(g:pd.DataFrame,       # rows of the volume
