@@ -5,7 +5,9 @@ Measures, in one run, alternating the two code versions on the same inputs:
 - `--help` of every console script (the installed entry points, run with PYTHONPATH pointing at each version);
 - import times (`python -c "import X"`) of the modules prediction needs, and MONAI's import of its EfficientNet;
 - one subject from raw DICOM to a printed prediction with the demo's model (`spine-osteo-predict RUN SUBJECT`);
-- a whole export of N subjects: one `spine-osteo-predict` call per subject (today's only way) vs one `--out` call.
+- a whole export of N subjects in one `--out` call (with `--today-pkl`, for a base older than `predictor.pt`: one
+  `spine-osteo-predict MODEL.pkl SUBJECT` call per subject, that base's only way, against one `--out` call);
+- the stages of one prediction inside one process, and whether fastai, MONAI or matplotlib were imported.
 
 The model has the demo's architecture and input size (OsteoNet, head=False, group norm, 32^3), untrained: the class
 does not matter for timing. The subjects are synthetic, at the realistic 256-512 matrix, with distractor series.
@@ -26,6 +28,14 @@ def sh(cmd, env, cwd=None):
     p = subprocess.run([str(c) for c in cmd], env=env, cwd=cwd, capture_output=True, text=True)
     return time.perf_counter() - t0, p.returncode, p.stdout, p.stderr
 
+SCRIPTS = {}   # console script -> 'module:function', from pyproject.toml
+
+def console_scripts()->list:
+    "Every console script pyproject.toml declares (so a new one is measured too)"
+    import tomllib
+    SCRIPTS.update(tomllib.loads((REPO/'pyproject.toml').read_text())['project']['scripts'])
+    return list(SCRIPTS)
+
 def script(name):
     exe = shutil.which(name)
     if exe is None: sys.exit(f"bench_predict: console script {name} not found; pip install -e . first")
@@ -38,6 +48,7 @@ def main():
     ap.add_argument('--n-subjects', type=int, default=6)
     ap.add_argument('--import-reps', type=int, default=1, help='repetitions of each import measure')
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--today-pkl', action='store_true', help='the base predates predictor.pt: it loads model.pkl, one call per subject')
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='bench_predict_'))
     try: run(a, tmp)
@@ -84,32 +95,43 @@ def run(a, tmp):
         print(f"  {label:<58} today {med.get('today', float('nan')):6.2f} s   new {med['new']:6.2f} s", flush=True)
     py = sys.executable
     print(f"\nmeasuring (median of {a.reps}, alternating; today = {a.base} @ {rev}):", flush=True)
-    for s in ('spine-osteo-predict', 'spine-osteo-train', 'spine-osteo-demo', 'spine-osteo-convert'):
-        measure(f"{s} --help", {'today': [script(s), '--help'], 'new': [script(s), '--help']})
-    for m in ('torch', 'monai', 'monai.networks.nets.efficientnet', 'fastai.learner', 'spine_osteo.data',
+    for s in console_scripts():
+        if shutil.which(s) is None: print(f"  {s}: not installed here (pip install -e . installs it); not measured"); continue
+        today_has = (base/'spine_osteo'/f"{SCRIPTS[s].split(':')[0].split('.')[-1]}.py").is_file()
+        measure(f"{s} --help", {'today': [script(s), '--help'] if today_has else None, 'new': [script(s), '--help']})
+    for m in ('torch', 'monai', 'monai.networks.nets.efficientnet', 'fastai.learner', 'spine_osteo.data', 'spine_osteo.preprocess',
               'spine_osteo.inference', 'spine_osteo.cli'):
         same = not m.startswith('spine_osteo')
         measure(f"import {m}", {'today': None if same else [py, '-c', f'import {m}'], 'new': [py, '-c', f'import {m}']}, reps=a.import_reps)
     measure("import torch, nibabel, pandas, pydicom (floor of any predict)", {'today': None, 'new': [py, '-c', 'import torch, nibabel, pandas, pydicom']}, reps=a.import_reps)
-    measure("one subject, raw DICOM -> printed prediction", {'today': [script('spine-osteo-predict'), tmp/'run'/'model.pkl', subj[0]],
-                                                              'new': [script('spine-osteo-predict'), tmp/'run', subj[0]]})
-    measure(f"{len(subj)} subjects: one call each (today) vs one --out call (new)",
-            {'today': [[script('spine-osteo-predict'), tmp/'run'/'model.pkl', s] for s in subj],
-             'new': [script('spine-osteo-predict'), tmp/'run', tmp/'export', '--out', tmp/'p.csv', '--workers', 2]}, reps=1)
+    if a.today_pkl:   # a base older than predictor.pt loads model.pkl; one call per subject was its only way
+        measure("one subject, raw DICOM -> printed prediction", {'today': [script('spine-osteo-predict'), tmp/'run'/'model.pkl', subj[0]],
+                                                                  'new': [script('spine-osteo-predict'), tmp/'run', subj[0]]})
+        measure(f"{len(subj)} subjects: one call each (today) vs one --out call (new)",
+                {'today': [[script('spine-osteo-predict'), tmp/'run'/'model.pkl', s] for s in subj],
+                 'new': [script('spine-osteo-predict'), tmp/'run', tmp/'export', '--out', tmp/'p.csv', '--workers', 2]}, reps=1)
+    else:             # both versions load the run folder's predictor.pt
+        one = [script('spine-osteo-predict'), tmp/'run', subj[0]]
+        measure("one subject, raw DICOM -> printed prediction", {'today': one, 'new': one})
+        export = [script('spine-osteo-predict'), tmp/'run', tmp/'export', '--out', tmp/'p.csv', '--workers', 2]
+        measure(f"{len(subj)} subjects, one --out call", {'today': export, 'new': export}, reps=1)
     stages = ("import time, sys; t0 = time.perf_counter(); T = {}\n"
               "from spine_osteo.inference import load_predictor, predict_subject; T['import spine_osteo.inference'] = time.perf_counter()\n"
               f"p = load_predictor({str(tmp/'run')!r}); T['load predictor.pt'] = time.perf_counter()\n"
-              "import spine_osteo.data; T['import spine_osteo.data (fastai, for preprocessing)'] = time.perf_counter()\n"
               f"r = predict_subject(p, dicom_dir={str(subj[0])!r}); T['scan, select, read, preprocess, predict'] = time.perf_counter()\n"
               "prev = t0\n"
-              "for k, v in T.items(): print(f'{k}\t{v - prev:.2f}'); prev = v\n")
+              "for k, v in T.items(): print(f'{k}\t{v - prev:.2f}'); prev = v\n"
+              "print(f'modules loaded: fastai, monai, matplotlib\t{sum(m in sys.modules for m in (\"fastai\", \"monai\", \"matplotlib\"))}')\n")
     parts = {}
     for _ in range(a.reps):
         dt, rc, so, se = sh([py, '-c', stages], envs['new'], cwd=tmp)
         for line in so.strip().splitlines():
-            k, v = line.split('\t'); parts.setdefault(k, []).append(float(v))
+            k, v = line.split('\t')
+            if k.startswith('modules'): loaded = int(v); continue
+            parts.setdefault(k, []).append(float(v))
     print("\none subject, new code, stages inside one process (median):")
     for k, v in parts.items(): print(f"  {k:<58} {statistics.median(v):6.2f} s")
+    print(f"  of fastai, monai, matplotlib, {loaded} were imported")
     print(f"\nMachine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
           f"python {platform.python_version()}, torch {torch.__version__}; OMP_NUM_THREADS={a.threads}")
     print("\n| measure | today (s) | new (s) | today / new |\n|---|---|---|---|")

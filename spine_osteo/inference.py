@@ -14,7 +14,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import spine_osteo
 from .synth import step_progress, can_redraw
 from .preprocess import PreprocessConfig, preprocess_pair, modality_marks
-from .dicom import scan_dicom, assess_series, load_volume, _label, _safe_key
+from .labels import subject_key
+from .dicom import scan_dicom, assess_series, load_volume, _label
 
 # %% auto #0
 __all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'load_osteo', 'Predictor', 'export_predictor', 'load_predictor',
@@ -287,7 +288,7 @@ def predict_subject(model,                        # a `Predictor`, a `Learner`, 
     if not d.is_dir(): raise ValueError(f"{d}: DICOM folder not found; pass the folder holding one subject's DICOM files")
     hdr, skipped = scan_dicom(d, 'folder', workers=1, progress=False)
     if len(hdr) == 0: raise ValueError(f"{d}: no DICOM images found; pass one subject's DICOM folder")
-    hdr['subject'] = _safe_key(d.name)
+    hdr['subject'] = subject_key(d.name)
     hdr['subject'] = patient_keys(hdr)
     keys = sorted(hdr.subject.unique())
     if len(keys) > 1:
@@ -297,7 +298,7 @@ def predict_subject(model,                        # a `Predictor`, a `Learner`, 
     r = _predict_key(pred, grp, vols, keys[0], tta)
     out = dict(label=r['label'], probs=r['probs'], t1_series=_series_name(r['vols']['T1']), t2_series=_series_name(r['vols']['T2']), tta=tta)
     if dicom_sr is not None:
-        out['sr_file'] = str(write_dicom_sr(Path(dicom_sr)/f"{_safe_key(keys[0])}_spine_osteo_SR.dcm", r['label'], r['probs'],
+        out['sr_file'] = str(write_dicom_sr(Path(dicom_sr)/f"{subject_key(keys[0])}_spine_osteo_SR.dcm", r['label'], r['probs'],
                                             r['files']['T1'], r['files']['T2'], pred))
     return out
 
@@ -419,7 +420,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
             row.update(status='predicted', label=r['label'], **{f'p_{c}': p for c, p in r['probs'].items()},
                        t1_series=_label(r['vols']['T1']), t2_series=_label(r['vols']['T2']), reason=note)
             if dicom_sr is not None:
-                try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{_safe_key(key)}_spine_osteo_SR.dcm", r['label'], r['probs'],
+                try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{subject_key(key)}_spine_osteo_SR.dcm", r['label'], r['probs'],
                                                      r['files']['T1'], r['files']['T2'], pred).name
                 except Exception as e: row['reason'] = '; '.join(filter(None, [note, f"SR not written: {_one_line(e, root)}"]))
         except Exception as e: row['reason'] = '; '.join(filter(None, [note, _one_line(e, root)]))
@@ -427,7 +428,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     if subject_from == 'folder':
         found = set(folder_of.values())
         for p in sorted(root.iterdir()):
-            if p.is_dir() and _safe_key(p.name) not in found:
-                rows.append(dict(subject=_safe_key(p.name), status='not predicted', reason='no DICOM images in this folder'))
+            if p.is_dir() and subject_key(p.name) not in found:
+                rows.append(dict(subject=subject_key(p.name), status='not predicted', reason='no DICOM images in this folder'))
     cols = ['subject', 'status', 'label', *[f'p_{c}' for c in pred.vocab], 't1_series', 't2_series', 'reason'] + (['sr_file'] if dicom_sr is not None else [])
     return pd.DataFrame(rows).reindex(columns=cols).sort_values('subject', kind='stable').reset_index(drop=True)
