@@ -41,6 +41,21 @@ def script(name):
     if exe is None: sys.exit(f"bench_predict: console script {name} not found; pip install -e . first")
     return exe
 
+def importtime_top(cmd, env, cwd, n=12)->list:
+    "[(top-level package, cumulative import seconds)] of `cmd` run with `-X importtime`, largest first; a package is counted where it is first entered"
+    dt, rc, so, se = sh(cmd, env, cwd)
+    rows = []
+    for line in se.splitlines():
+        if not line.startswith('import time:') or 'cumulative' in line: continue
+        _, cum, name = line[len('import time:'):].split('|')
+        rows.append(((len(name) - len(name.lstrip()) - 1)//2, name.strip().split('.')[0], int(cum)/1e6))
+    top, stack = {}, []                      # -X importtime prints children before their parent: walk it backwards
+    for depth, pkg, cum in reversed(rows):
+        while stack and stack[-1][0] >= depth: stack.pop()
+        if pkg not in {p for _, p in stack}: top[pkg] = top.get(pkg, 0.) + cum
+        stack.append((depth, pkg))
+    return sorted(top.items(), key=lambda kv: -kv[1])[:n]
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--base', default='main', help='git revision holding "today\'s code"')
@@ -132,6 +147,9 @@ def run(a, tmp):
     print("\none subject, new code, stages inside one process (median):")
     for k, v in parts.items(): print(f"  {k:<58} {statistics.median(v):6.2f} s")
     print(f"  of fastai, monai, matplotlib, {loaded} were imported")
+    print("\nwhat the new single-subject prediction imports (python -X importtime, top-level packages by cumulative time):")
+    for name, sec in importtime_top([py, '-X', 'importtime', '-c', 'from spine_osteo.inference import load_predictor, predict_subject'], envs['new'], tmp):
+        print(f"  {name:<30} {sec:6.2f} s")
     print(f"\nMachine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
           f"python {platform.python_version()}, torch {torch.__version__}; OMP_NUM_THREADS={a.threads}")
     print("\n| measure | today (s) | new (s) | today / new |\n|---|---|---|---|")
