@@ -286,9 +286,8 @@ def predict_subject(model,                        # a `Predictor`, a `Learner`, 
         return dict(pred.predict(t1p, t2p, tta), t1_series=str(t1p), t2_series=str(t2p), tta=tta)
     d = Path(dicom_dir)
     if not d.is_dir(): raise ValueError(f"{d}: DICOM folder not found; pass the folder holding one subject's DICOM files")
-    hdr, skipped = scan_dicom(d, 'folder', workers=1, progress=False)
+    hdr, skipped = scan_dicom(d, 'root', workers=1, progress=False)   # the whole folder is one subject, keyed by its real name
     if len(hdr) == 0: raise ValueError(f"{d}: no DICOM images found; pass one subject's DICOM folder")
-    hdr['subject'] = subject_key(d.name)
     hdr['subject'] = patient_keys(hdr)
     keys = sorted(hdr.subject.unique())
     if len(keys) > 1:
