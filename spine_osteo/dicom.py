@@ -307,7 +307,7 @@ def _pixel_status(fp, ds, size:int, px:dict)->dict:
     if length not in (need, need + 1): return dict(out, pixel='mismatch', px_len=length)
     return dict(out, pixel='ok', px_offset=pos + hdr, px_len=length)
 
-# %% ../nbs/02_dicom.ipynb #073b1f8e
+# %% ../nbs/02_dicom.ipynb #6cb65632
 _GEO_GROUP = {'ImagePositionPatient': 'PlanePositionSequence', 'ImageOrientationPatient': 'PlaneOrientationSequence',
               'PixelSpacing': 'PixelMeasuresSequence', 'RescaleSlope': 'PixelValueTransformationSequence',
               'RescaleIntercept': 'PixelValueTransformationSequence'}
@@ -335,6 +335,7 @@ def _header_rows(ds, path:str, groups:tuple, px:dict, status:dict, bad:list)->li
         time=_str(g('AcquisitionTime')) or _str(g('SeriesTime')) or _str(g('ContentTime')) or _str(g('StudyTime')),
         manufacturer=maker, model=_str(g('ManufacturerModelName')),
         field_strength=_num(g('MagneticFieldStrength')), mr_acq_type=_str(g('MRAcquisitionType')),
+        contrast=_str(g('ContrastBolusAgent')), scan_options=_str(g('ScanOptions')).upper(), lossy=_str(g('LossyImageCompression')),
         frame=-1, stack_id='', temporal=None, **px, **status)
     if not base['date'] and g('AcquisitionDateTime'):
         adt = _str(g('AcquisitionDateTime')); base['date'], base['time'] = adt[:8], adt[8:]
@@ -535,7 +536,7 @@ def group_series(df:pd.DataFrame, # rows from `scan_dicom`
     df['series'], df['split_by'] = series, split
     return df
 
-# %% ../nbs/02_dicom.ipynb #3cf6246c
+# %% ../nbs/02_dicom.ipynb #5e74520d
 _KEYWORDS = [  # (class, regex on lower-case text), first match wins
     ('STIR', r'stir|tirm|(?<![a-z])tir(?![a-z])|short.?tau'),
     ('localizer', r'locali[sz]er|(?<![a-z])loc(?![a-z])|scout|survey|3.?plane|aahead|pilot'),
@@ -549,6 +550,10 @@ _KEYWORDS = [  # (class, regex on lower-case text), first match wins
 _DIFFUSION_TYPES = {'DIFFUSION', 'ADC', 'TRACEW', 'TRACE', 'FA', 'EADC'}
 
 _COMPONENT = {'P': 'phase', 'R': 'real', 'I': 'imaginary', 'B0': 'field-map'}
+
+_SOP_NAMES = {'1.2.840.10008.5.1.4.1.1.7': 'Secondary Capture', '1.2.840.10008.5.1.4.1.1.2': 'CT Image',
+              '1.2.840.10008.5.1.4.1.1.1': 'CR Image', '1.2.840.10008.5.1.4.1.1.88.11': 'Basic Text SR',
+              '1.2.840.10008.5.1.4.1.1.104.1': 'Encapsulated PDF', '1.2.840.10008.5.1.4.1.1.66': 'Raw Data'}
 
 def _diffusion(r)->str|None:
     "Why a volume is diffusion-weighted (ImageType, a b-value above 0, a DiffusionDirectionality other than NONE), or None"
@@ -590,10 +595,13 @@ def _keyword(r)->tuple:
             if m := re.search(pat, text): return c, m.group(), strong
     return None, None, False
 
-# %% ../nbs/02_dicom.ipynb #7cc07693
+# %% ../nbs/02_dicom.ipynb #fd20aad9
 def classify_series(r:dict|pd.Series, # one volume's header values (its first row, plus b_max, n_echoes, last_echo when known)
                    )->tuple:          # (class, reason, conflict)
     "Classify one volume as T1/T2/STIR/PD/localizer/DWI/other from keywords weighed against the physics"
+    sop, mod = _str(r.get('sop_class')), _str(r.get('modality')).upper()
+    if sop and not sop.startswith(_MR_IMAGE): return 'other', f"SOP class {_SOP_NAMES.get(sop, sop)}, not an MR image (a copy or a screenshot?)", False
+    if mod and mod != 'MR': return 'other', f"Modality {mod}, not MR", False
     cls, word, strong = _keyword(r)
     phys, why = _physics(r)
     it = r['image_type'] if isinstance(r['image_type'], tuple) else ()
@@ -704,10 +712,26 @@ def check_series(g:pd.DataFrame,  # rows of one volume (`series` from `group_ser
     ps = g.pixel_spacing.iloc[0]
     return dict(out, ok=True, reason='ok', step=med, coverage=med*len(g), voxel=float(ps[0]*ps[1]*med))
 
-# %% ../nbs/02_dicom.ipynb #f61a8c58
+# %% ../nbs/02_dicom.ipynb #18638db6
+_CONTRAST_WORDS = r'(?<![a-z])(?:post|gd|gad|km|ce|contrast|kontrast|gado\w*)(?![a-z])|\+ ?c(?![a-z])|(?<![a-z])c ?\+'
+_FATSAT_OPTIONS = {'FS', 'FAT', 'FATSAT', 'SPAIR', 'SPIR'}   # DICOM's defined term FS, and vendors' spellings (SP is spatial presaturation, not fat)
+_FATSAT_WORDS = r'(?<![a-z])(?:fs|fatsat|fat ?sat|spair|spir|chess|fsat)(?![a-z])'
+
+def _caveats(r)->list:
+    "What makes a volume a second choice for its class: keywords that the physics contradicts, contrast, fat suppression"
+    out, text = [], ' '.join(_str(r.get(k)) for k in ('description', 'protocol')).lower().replace('_', ' ')
+    if r.get('conflict'): out.append('its name and its physics disagree')
+    agent = _str(r.get('contrast'))
+    if agent and agent.upper() not in ('NONE', 'NO', 'N'): out.append(f"post-contrast (ContrastBolusAgent {_short(agent)})")
+    elif m := re.search(_CONTRAST_WORDS, text): out.append(f"post-contrast by its name ({m.group()!r})")
+    fs = set(re.split(r'[\\ ,]+', _str(r.get('scan_options')).upper())) & _FATSAT_OPTIONS
+    if fs: out.append(f"fat-suppressed (ScanOptions {'/'.join(sorted(fs))})")
+    elif m := re.search(_FATSAT_WORDS, text): out.append(f"fat-suppressed by its name ({m.group()!r})")
+    return out
+
 def _rank_key(r)->tuple:
     "Sort key of a candidate: smaller is better"
-    return (not r['ok'], r['orientation'] != 'sagittal', -round(r['coverage'] or 0, 1), round(r['voxel'] or np.inf, 4),
+    return (not r['ok'], r['orientation'] != 'sagittal', len(_caveats(r)), -round(r['coverage'] or 0, 1), round(r['voxel'] or np.inf, 4),
             tuple(-ord(c) for c in f"{r['date']}{r['time']}".ljust(21)), r['series'])
 
 def _label(r)->str:
@@ -719,6 +743,7 @@ def _label(r)->str:
 def _why_lost(r, w)->str:
     "The first selection criterion on which candidate `r` lost to the winner `w`"
     if r['orientation'] != 'sagittal' and w['orientation'] == 'sagittal': return f"lost to {_label(w)}: {r['orientation']}, not sagittal"
+    if len(_caveats(r)) > len(_caveats(w)): return f"lost to {_label(w)}: {'; '.join(_caveats(r))}"
     if round(r['coverage'] or 0, 1) < round(w['coverage'] or 0, 1): return f"lost to {_label(w)}: less coverage ({r['coverage']:.1f} vs {w['coverage']:.1f} mm)"
     if round(r['voxel'] or np.inf, 4) > round(w['voxel'] or np.inf, 4): return f"lost to {_label(w)}: coarser voxels ({r['voxel']:.3g} vs {w['voxel']:.3g} mm³)"
     if f"{r['date']}{r['time']}" < f"{w['date']}{w['time']}": return f"lost to {_label(w)}: acquired earlier"
@@ -754,7 +779,8 @@ def select_series(vols:pd.DataFrame, # one row per volume: subject, series, cls,
         for k, i in enumerate(ranked):
             vols.at[i, 'rank'] = k
             vols.at[i, 'decision'] = 'selected' if k == 0 else 'not selected'
-            vols.at[i, 'reason'] = f"best {c}: {w['orientation']}, {w['n_slices']} slices" if k == 0 else _why_lost(vols.loc[i], w)
+            vols.at[i, 'reason'] = (f"best {c}: {w['orientation']}, {w['n_slices']} slices" + ''.join(f"; note: {x}" for x in _caveats(w))
+                                    if k == 0 else _why_lost(vols.loc[i], w))
     return vols
 
 # %% ../nbs/02_dicom.ipynb #4834b421
@@ -869,7 +895,7 @@ def load_volume(g:pd.DataFrame, # rows of one volume
     img.header.set_xyzt_units('mm', 'sec')
     return img
 
-# %% ../nbs/02_dicom.ipynb #1240523a
+# %% ../nbs/02_dicom.ipynb #d973358e
 def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                   wanted:tuple=('T1','T2'),      # classes to pick
                   require_sagittal:bool=True,    # only sagittal stacks qualify
@@ -890,6 +916,7 @@ def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
         vols.append(dict(subject=subj, series=sid, part=part, series_number=r.series_number, description=r.description,
                          patient=','.join(sorted(g.patient.unique())) if 'patient' in g else '',
                          cls=cls, class_reason=why, conflict=conflict, n_files=g.path.nunique(), n_slices=len(g),
+                         protocol=r.get('protocol', ''), contrast=r.get('contrast', ''), scan_options=r.get('scan_options', ''),
                          orientation=chk['orientation'], ok=chk['ok'], check=chk['reason'], step=chk['step'],
                          coverage=chk['coverage'], voxel=chk['voxel'], date=r.date, time=r.time))
     return grp, select_series(pd.DataFrame(vols), wanted, require_sagittal)
