@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
-from fastprogress.fastprogress import progress_bar
 import spine_osteo
-from .dicom import scan_dicom, assess_series, load_volume, _label, _safe_key
+from .synth import step_progress, can_redraw
+from .preprocess import PreprocessConfig, preprocess_pair, modality_marks
+from .labels import subject_key
+from .dicom import scan_dicom, assess_series, load_volume, _label
 
 # %% auto #0
 __all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'load_osteo', 'Predictor', 'export_predictor', 'load_predictor',
@@ -55,6 +57,22 @@ def _preprocess_dict(learn)->dict:
     cfg = getattr(learn, 'preprocess_cfg', None)
     return asdict(cfg) if cfg is not None else {}
 
+def _check_pair_files(t1, t2):
+    "Refuse a T1/T2 pair of files that is one file twice, or that the converter's names or sidecars say is the other way round"
+    t1, t2 = Path(t1), Path(t2)
+    if t1.resolve() == t2.resolve() or (t1.exists() and t2.exists() and os.path.samefile(t1, t2)):
+        raise ValueError(f"{t1} and {t2}: the same file is given as the T1 and as the T2; give the subject's T1 and its T2")
+    said = {}                                   # {'T1': why the file given as T1 is a T2, ...}
+    for p, want, other in ((t1, 'T1', 'T2'), (t2, 'T2', 'T1')):
+        m = modality_marks(p)
+        if m['name'] == other: said[want] = f"its name starts with {other}_"
+        elif m['sidecar'] == other: said[want] = f"its sidecar {m['sidecar_file']} says Class {other}"
+    if len(said) == 2:
+        raise ValueError(f"{t1} and {t2}: the T1 and the T2 are swapped (the file given as the T1 is a T2: {said['T1']}; "
+                         f"the one given as the T2 is a T1: {said['T2']}); give them the other way round")
+    for want, why in said.items():
+        raise ValueError(f"{t1 if want == 'T1' else t2}: given as the {want} but it is a {'T2' if want == 'T1' else 'T1'} ({why}); give the subject's {want} file")
+
 class Predictor:
     "A network ready to classify T1/T2 pairs: the model, its class names, its preprocessing and the file it came from"
     def __init__(self, model:nn.Module,        # the network (an `OsteoNet`, or its traced graph)
@@ -75,9 +93,9 @@ class Predictor:
     def __repr__(self):
         return f"Predictor({Path(self.source).name or 'in memory'}, classes={self.vocab}, {'traced, torch only' if self.traced else 'eager'})"
     def pair(self, t1, t2)->torch.Tensor:
-        "Preprocess a T1/T2 pair (NIfTI paths or nibabel images) as in training: a (1,2,D,H,W) batch"
-        from spine_osteo.data import pair_tensor, PreprocessConfig
-        return torch.as_tensor(pair_tensor(t1, t2, PreprocessConfig(**self.preprocess))).as_subclass(torch.Tensor)[None]
+        "Preprocess a T1/T2 pair (NIfTI paths or nibabel images) as in training: a (1,2,D,H,W) batch; a pair of files that is swapped or one volume twice is refused"
+        if isinstance(t1, (str, Path)) and isinstance(t2, (str, Path)): _check_pair_files(t1, t2)
+        return preprocess_pair(t1, t2, PreprocessConfig(**self.preprocess))[None]
     def probs(self, x:torch.Tensor, # (1,2,D,H,W) preprocessed pair
               tta:bool=False,       # average with the left-right mirror
              )->np.ndarray:         # (n_classes,) probabilities
@@ -131,7 +149,6 @@ def export_predictor(learn,                              # a trained spine_osteo
                     )->Path:                             # the written file
     "Write a traced copy of `learn`'s network that loads with torch alone (no fastai, no MONAI): fast start-up for prediction"
     pre = _preprocess_dict(learn)
-    from spine_osteo.data import PreprocessConfig
     size = PreprocessConfig(**pre).size
     net = copy.deepcopy(learn.model).float().cpu().eval()
     x = torch.randn(1, 2, *size, generator=torch.Generator().manual_seed(0))
@@ -269,9 +286,8 @@ def predict_subject(model,                        # a `Predictor`, a `Learner`, 
         return dict(pred.predict(t1p, t2p, tta), t1_series=str(t1p), t2_series=str(t2p), tta=tta)
     d = Path(dicom_dir)
     if not d.is_dir(): raise ValueError(f"{d}: DICOM folder not found; pass the folder holding one subject's DICOM files")
-    hdr, skipped = scan_dicom(d, 'folder', workers=1, progress=False)
+    hdr, skipped = scan_dicom(d, 'root', workers=1, progress=False)   # the whole folder is one subject, keyed by its real name
     if len(hdr) == 0: raise ValueError(f"{d}: no DICOM images found; pass one subject's DICOM folder")
-    hdr['subject'] = _safe_key(d.name)
     hdr['subject'] = patient_keys(hdr)
     keys = sorted(hdr.subject.unique())
     if len(keys) > 1:
@@ -281,7 +297,7 @@ def predict_subject(model,                        # a `Predictor`, a `Learner`, 
     r = _predict_key(pred, grp, vols, keys[0], tta)
     out = dict(label=r['label'], probs=r['probs'], t1_series=_series_name(r['vols']['T1']), t2_series=_series_name(r['vols']['T2']), tta=tta)
     if dicom_sr is not None:
-        out['sr_file'] = str(write_dicom_sr(Path(dicom_sr)/f"{_safe_key(keys[0])}_spine_osteo_SR.dcm", r['label'], r['probs'],
+        out['sr_file'] = str(write_dicom_sr(Path(dicom_sr)/f"{subject_key(keys[0])}_spine_osteo_SR.dcm", r['label'], r['probs'],
                                             r['files']['T1'], r['files']['T2'], pred))
     return out
 
@@ -377,7 +393,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
                    tta:bool=False,               # average each prediction with the left-right mirror
                    workers:int|None=None,        # processes for the header scan (None: all cores)
                    dicom_sr:str|Path|None=None,  # folder for one DICOM SR per predicted subject; None: none
-                   progress:bool=True,           # progress bars
+                   progress:bool=True,           # progress: bars in a terminal or notebook, a line every 5 % in a log or pipe
                   )->pd.DataFrame:               # one row per subject (patient): subject, status, label, p_<class>, t1_series, t2_series, reason[, sr_file]
     "Predict every subject of a raw DICOM export: one row per patient, the reason for each one that cannot be predicted"
     root = Path(root)
@@ -385,7 +401,8 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     if not root.is_dir(): raise ValueError(f"{root}: is a file, not a folder; pass the folder that holds the DICOM export")
     if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' or 'patient_id'")
     pred = as_predictor(model)
-    hdr, skipped = scan_dicom(root, subject_from, workers, progress)
+    if progress and not can_redraw(): print("headers: reading every file under the export folder", flush=True)
+    hdr, skipped = scan_dicom(root, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
     if len(hdr) == 0: raise ValueError(f"{root}: no DICOM images found (skipped files: {skipped or 'none'}); pass the folder that holds the DICOM export")
     pkeys = patient_keys(hdr)
     folder_of = dict(zip(pkeys, hdr.subject)); hdr['subject'] = pkeys
@@ -393,9 +410,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     grp, vols = assess_series(hdr)
     keys = sorted(hdr.subject.unique())
     rows = []
-    bar = progress_bar(keys) if progress else keys
-    if progress: bar.comment = 'subjects'
-    for key in bar:
+    for key in step_progress(keys, len(keys), 'subjects', progress):
         row = dict(subject=key, status='not predicted', label='', **{f'p_{c}': np.nan for c in pred.vocab}, t1_series='', t2_series='', reason='')
         f = folder_of[key]
         note = f"folder {f} holds {n_in[f]} patients, predicted separately" if n_in[f] > 1 else ''
@@ -404,7 +419,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
             row.update(status='predicted', label=r['label'], **{f'p_{c}': p for c, p in r['probs'].items()},
                        t1_series=_label(r['vols']['T1']), t2_series=_label(r['vols']['T2']), reason=note)
             if dicom_sr is not None:
-                try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{_safe_key(key)}_spine_osteo_SR.dcm", r['label'], r['probs'],
+                try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{subject_key(key)}_spine_osteo_SR.dcm", r['label'], r['probs'],
                                                      r['files']['T1'], r['files']['T2'], pred).name
                 except Exception as e: row['reason'] = '; '.join(filter(None, [note, f"SR not written: {_one_line(e, root)}"]))
         except Exception as e: row['reason'] = '; '.join(filter(None, [note, _one_line(e, root)]))
@@ -412,7 +427,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     if subject_from == 'folder':
         found = set(folder_of.values())
         for p in sorted(root.iterdir()):
-            if p.is_dir() and _safe_key(p.name) not in found:
-                rows.append(dict(subject=_safe_key(p.name), status='not predicted', reason='no DICOM images in this folder'))
+            if p.is_dir() and subject_key(p.name) not in found:
+                rows.append(dict(subject=subject_key(p.name), status='not predicted', reason='no DICOM images in this folder'))
     cols = ['subject', 'status', 'label', *[f'p_{c}' for c in pred.vocab], 't1_series', 't2_series', 'reason'] + (['sr_file'] if dicom_sr is not None else [])
     return pd.DataFrame(rows).reindex(columns=cols).sort_values('subject', kind='stable').reset_index(drop=True)
