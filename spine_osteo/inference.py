@@ -18,10 +18,95 @@ from .labels import subject_key
 from .dicom import scan_dicom, assess_series, load_volume, _label
 
 # %% auto #0
-__all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'load_osteo', 'Predictor', 'export_predictor', 'load_predictor',
-           'as_predictor', 'patient_keys', 'predict_subject', 'write_dicom_sr', 'read_dicom_sr', 'predict_export']
+__all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'check_model_file', 'load_osteo', 'Predictor', 'export_predictor',
+           'load_predictor', 'as_predictor', 'patient_keys', 'predict_subject', 'write_dicom_sr', 'read_dicom_sr',
+           'predict_export']
 
-# %% ../nbs/09_inference.ipynb #d4882559
+# %% ../nbs/09_inference.ipynb #65360c5f
+import ast, re, zipfile, pickletools
+
+_DANGEROUS = re.compile(r'^(?:os|posix|nt|subprocess|sys|shutil|socket|importlib|runpy|pty|webbrowser|code|codeop|ctypes|multiprocessing|'
+                        r'signal|pickle|_pickle|marshal|types|tempfile|urllib|http|ftplib|smtplib|asyncio|threading|_thread)(?:\.|$)'
+                        r'|^(?:builtins|__builtin__)\.(?:eval|exec|compile|__import__|open|setattr|delattr|globals|locals|vars|input|breakpoint|memoryview|help|exit|quit)$')
+_STRINGS = {'SHORT_BINUNICODE', 'BINUNICODE', 'BINUNICODE8', 'UNICODE', 'SHORT_BINSTRING', 'BINSTRING', 'STRING'}
+
+def _pickle_of(path:Path)->bytes:
+    "The pickle stream of a torch (zip) file; a ValueError for any other file (torch's legacy format, a bare pickle)"
+    if not zipfile.is_zipfile(path): raise ValueError("is not a file written by torch.save (not a zip archive)")
+    with zipfile.ZipFile(path) as z:
+        names = [n for n in z.namelist() if n.endswith('/data.pkl') or n == 'data.pkl']
+        if len(names) != 1: raise ValueError("is not a file written by torch.save (no single data.pkl inside)")
+        return z.read(names[0])
+
+def _pickle_globals(data:bytes)->tuple:
+    "(every 'module.name' the pickle refers to, its long strings); an unresolvable STACK_GLOBAL is '?'"
+    out, strs, recent = set(), [], []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == 'GLOBAL': out.add(arg.replace(' ', '.', 1))
+        elif op.name == 'STACK_GLOBAL': out.add('.'.join(recent[-2:]) if len(recent) >= 2 else '?'); recent = []
+        elif op.name in _STRINGS:
+            recent.append(arg if isinstance(arg, str) else arg.decode('latin-1'))
+            if len(recent[-1]) > 40: strs.append(recent[-1])
+        elif op.name not in ('MEMOIZE', 'BINPUT', 'LONG_BINPUT', 'PUT'): recent = []
+    return out, strs
+
+def _unsafe_globals(path:Path)->list:
+    "The globals of a torch file's pickle that can run commands or code (os.system, eval, subprocess, ...)"
+    g, _ = _pickle_globals(_pickle_of(path))
+    return sorted(x for x in g if x == '?' or _DANGEROUS.search(x))
+
+_GRAPH_GLOBALS = {'__builtin__.set', 'builtins.set', 'collections.OrderedDict', 'torch._utils._rebuild_parameter',
+                  'torch._utils._rebuild_tensor_v2', 'torch.fx.graph_module.reduce_graph_module', 'torch.nn.modules.module.Module',
+                  'torch.device', 'torch._utils._rebuild_parameter_with_state',
+                  'torch.torch_version.TorchVersion'}   # a str: the torch version recorded in the file
+_IMPORT_LINE = re.compile(r'(?:import torch(?:\.[\w.]+)?(?: as \w+)?|from (?:math|torch) import \w+|NoneType = type\(None\)|)')
+
+def _forward_ok(src:str)->str:
+    "'' when `src` is a plain fx forward (assignments of aten ops, attribute reads of self, a return); else what is not"
+    try: tree = ast.parse(src)
+    except SyntaxError as e: return f"its code does not parse ({e.msg})"
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef) or tree.body[0].name != 'forward': return 'its code is not a single forward function'
+    for node in ast.walk(tree.body[0]):
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.With, ast.Try, ast.While, ast.For, ast.ClassDef, ast.AsyncFunctionDef)) or \
+           (isinstance(node, ast.FunctionDef) and node is not tree.body[0]): return f"its code holds a {type(node).__name__} statement"
+        if isinstance(node, ast.Attribute) and node.attr.startswith('__'): return f"its code reads the attribute {node.attr}"
+        if isinstance(node, ast.Name) and node.id.startswith('__'): return f"its code names {node.id}"
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name) and f.id in ('getattr', 'device'): continue
+            chain = []
+            while isinstance(f, ast.Attribute): chain.append(f.attr); f = f.value
+            if not (isinstance(f, ast.Name) and f.id == 'torch' and chain[-2:][::-1] == ['ops', 'aten']) and not (isinstance(f, ast.Name) and f.id in ('operator', 'fx_pytree', 'pytree')):
+                return f"its code calls {ast.unparse(node.func)}"
+    return ''
+
+def _predictor_problem(path:Path)->str:
+    "'' when a predictor file's pickle holds only a traced ATen graph, its weights and plain data; else why not"
+    data = _pickle_of(path)
+    g, strs = _pickle_globals(data)
+    other = sorted(x for x in g if x not in _GRAPH_GLOBALS and not re.fullmatch(r'torch\.(?:\w+Storage|float\d*|bfloat16|half|int\d+|long|bool|uint8|contiguous_format|preserve_format)', x))
+    if other: return f"refers to {', '.join(other[:3])}, which a traced spine_osteo network does not contain"
+    for s in strs:
+        if 'def forward' in s:
+            why = _forward_ok(s)
+            if why: return why
+        elif '\n' in s and ('import' in s or 'NoneType' in s):
+            bad = [l for l in s.strip('\n').split('\n') if not _IMPORT_LINE.fullmatch(l.strip())]
+            if bad: return f"its import block holds {bad[0][:60]!r}"
+    return ''
+
+def check_model_file(path:str|Path, # a `model.pkl` or a `predictor.pt`
+                     kind:str,      # 'learner' (model.pkl) or 'predictor' (predictor.pt)
+                    )->str:         # '' when it may be loaded, else why not
+    "Why a model file must not be unpickled (not torch's zip format; code it should not hold), or ''"
+    try:
+        if kind == 'predictor': return _predictor_problem(Path(path))
+        bad = _unsafe_globals(Path(path))
+        return f"refers to {', '.join(bad[:3])}, which can run commands: refusing to load it (a model file is code; use one from people you trust)" if bad else ''
+    except (ValueError, OSError, zipfile.BadZipFile) as e: return str(e)
+    except Exception as e: return f"cannot be read as a pickle ({type(e).__name__})"
+
+# %% ../nbs/09_inference.ipynb #6715fbff
 def load_osteo(path:str|Path,      # an exported `model.pkl`, or a run folder containing one
                cpu:bool|None=None, # None: the GPU when there is one
               ):                   # the fastai `Learner`, in eval mode
@@ -31,6 +116,8 @@ def load_osteo(path:str|Path,      # an exported `model.pkl`, or a run folder co
     path = Path(path)
     if path.is_dir(): path = path/'model.pkl'
     if not path.exists(): raise ValueError(f"{path}: no exported model here; pass the model.pkl written by spine-osteo-train or spine-osteo-demo (in the run folder)")
+    why = check_model_file(path, 'learner')
+    if why: raise ValueError(f"{path}: {why}")
     cpu = not torch.cuda.is_available() if cpu is None else cpu
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -117,7 +204,7 @@ class Predictor:
         p = self.probs(self.pair(t1, t2), tta)
         return dict(label=self.vocab[int(p.argmax())], probs={c: float(v) for c, v in zip(self.vocab, p)})
 
-# %% ../nbs/09_inference.ipynb #4d436af9
+# %% ../nbs/09_inference.ipynb #101ffe24
 class _PairForward(nn.Module):
     "`OsteoNet.forward` without its input checks and its `as_subclass`, which `torch.export` cannot trace"
     def __init__(self, net): super().__init__(); self.net = net
@@ -163,15 +250,17 @@ def export_predictor(learn,                              # a trained spine_osteo
     mf = None if model_file is None else (Path(model_file) if Path(model_file).is_absolute() else base/model_file)
     blob = dict(format='spine_osteo.predictor', format_version=1, graph=graph, vocab=_vocab(learn), preprocess=pre,
                 model_sha256=_sha256(mf) if mf is not None and mf.is_file() else '', model_file=mf.name if mf is not None else '',
-                spine_osteo=spine_osteo.__version__, torch=torch.__version__, input_shape=list(x.shape))
+                spine_osteo=spine_osteo.__version__, torch=str(torch.__version__), input_shape=list(x.shape))
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try: torch.save(blob, tmp); os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
     return path
 
-# %% ../nbs/09_inference.ipynb #3de436df
+# %% ../nbs/09_inference.ipynb #77fa3fde
 def _load_traced(fast:Path, pkl:Path|None)->tuple:
     "(Predictor, '') from a predictor file, or (None, why it cannot be used)"
+    why = check_model_file(fast, 'predictor')
+    if why: return None, why
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
