@@ -248,7 +248,7 @@ def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
     print(f"3/4 training on {len(df)-len(test_idx)} subjects at {size}, {epochs} epochs; {len(test_idx)} subjects held out")
     learner_kwargs = {**dict(head=False, norm='group'), **learner_kwargs}
     with _epoch_lines():
-        res = train_run(df, test_idx, run, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, monitor=None,
+        res = train_run(df, test_idx, run, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, monitor=None, resume=True, # a rerun continues or re-evaluates its run
                         dls_kwargs=dict(cache_dir=out/'cache', aug=aug_transforms_3d(p_gamma=0., p_bias=0.) if aug == 'spatial' else aug),
                         config=dict(demo=True, n_subjects=n_subjects, matrix=matrix, test_frac=test_frac, aug=str(aug), cohort_kwargs=cohort_kwargs), **learner_kwargs)
     _write_predictor(res['learn'])
