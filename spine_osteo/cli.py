@@ -13,7 +13,7 @@ from fastcore.script import call_parse
 # %% auto #0
 __all__ = ['UserError', 'train_cli', 'predict_cli', 'run_demo', 'demo_cli']
 
-# %% ../nbs/11_cli.ipynb #12bc2e17
+# %% ../nbs/11_cli.ipynb #c7860a57
 class UserError(ValueError):
     "A mistake in a command's arguments or inputs: shown as one line, never a traceback"
 
@@ -21,6 +21,14 @@ def _fail(prog:str, e:Exception):
     "Exit with `prog: <message>` on stderr, as one line, and status 1"
     msg = str(e) if isinstance(e, (ValueError, OSError)) else f"{type(e).__name__}: {e}"
     raise SystemExit(f"{prog}: {' '.join(msg.split())}")
+
+@contextlib.contextmanager
+def _one_line(prog:str, interrupted:str='interrupted'):
+    "Inside: a `ValueError` (a refused input or setting) ends the command as one line; Ctrl-C as one line and status 130"
+    try: yield
+    except ValueError as e: _fail(prog, e)
+    except KeyboardInterrupt:
+        print(f"\n{prog}: {interrupted}", file=sys.stderr); raise SystemExit(130)
 
 def _need_dir(path, what:str, hint:str)->Path:
     p = Path(path)
@@ -42,7 +50,7 @@ def _check_positive(**kw):
     for k, v in kw.items():
         if v is None or v < 1: raise UserError(f"--{k.replace('_', '-')} {v}: must be 1 or more")
 
-# %% ../nbs/11_cli.ipynb #e6829841
+# %% ../nbs/11_cli.ipynb #d42cd96d
 def _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, label_smoothing, norm, lr, out, cache_dir):
     "Every check of `spine-osteo-train`'s arguments that needs no data"
     _need_dir(root, 'dataset folder', 'pass the folder spine-osteo-convert wrote (<class>/T1/<subject>/*.nii.gz)')
@@ -101,6 +109,7 @@ def train_cli(root:str,                 # dataset root in the converted layout `
               cache_dir:str=None,       # folder caching preprocessed volumes (default: none)
               num_workers:int=0,        # DataLoader workers
               resume:bool=False,        # continue an interrupted run from OUT/models/last.pth
+              overwrite:bool=False,     # replace the run already in OUT (only the files a run writes)
              ):
     "Train the dual-branch osteoporosis classifier on a converted dataset; writes metrics, plots, model.pkl and predictor.pt to OUT"
     prog = 'spine-osteo-train'
@@ -120,14 +129,15 @@ def train_cli(root:str,                 # dataset root in the converted layout `
     lkw = dict(fusion=fusion, arch=arch, label_smoothing=label_smoothing, norm=norm)
     print(f"{len(df)} subjects: " + ', '.join(f"{k} {v}" for k, v in df['label'].value_counts().sort_index().items()))
     if folds >= 2:
-        with _epoch_lines(): res = cross_validate(df, k=folds, epochs=epochs, lr=lr, out=out, seed=seed, dls_kwargs=dict(size=size, bs=bs, **dkw), **lkw)
+        with _one_line(prog, 'interrupted (cross-validation does not resume: run it again with --overwrite)'), _epoch_lines():
+            res = cross_validate(df, k=folds, epochs=epochs, lr=lr, out=out, seed=seed, dls_kwargs=dict(size=size, bs=bs, **dkw), overwrite=overwrite, **lkw)
         print(f"{folds}-fold cross-validation, mean ± sd over folds:")
         for k in ['accuracy', 'balanced_accuracy', 'macro_f1', 'roc_auc', 'kappa']:
             print(f"  {k:<18} {res['mean_sd'][k]['mean']:.3f} ± {res['mean_sd'][k]['sd']:.3f}")
         print(f"written to {out}"); return res
-    with _epoch_lines():
-        res = train_run(df, valid_idx, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, resume=resume, dls_kwargs=dkw,
-                        config=dict(root=str(root)), **lkw)
+    with _one_line(prog, f'interrupted; continue with the same command and --resume (the last finished epoch is in {Path(out)/"models"})'), _epoch_lines():
+        res = train_run(df, valid_idx, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, resume=resume, overwrite=overwrite,
+                        dls_kwargs=dkw, config=dict(root=str(root)), **lkw)
     _write_predictor(res['learn'])
     print(f"validation ({len(valid_idx)} subjects):\n{format_report(res['report'])}\nwritten to {out} (model: {Path(out)/'model.pkl'})")
     return res
@@ -263,7 +273,7 @@ def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
         print(f"try: spine-osteo-predict {run} {raw/df.subject.iloc[test_idx[0]]}\n  or: spine-osteo-predict {run} {raw} --out predictions.csv")
     return dict(metrics=m, run=run, seconds=times['total'], df=df, test_idx=test_idx)
 
-# %% ../nbs/11_cli.ipynb #f475d356
+# %% ../nbs/11_cli.ipynb #027deff4
 @call_parse
 def demo_cli(out:str='spine_osteo_demo', # folder for the cohort, the converted data and the run
              n:int=150,        # synthetic subjects (at least 6)
@@ -280,4 +290,5 @@ def demo_cli(out:str='spine_osteo_demo', # folder for the cohort, the converted 
         if not lr > 0: raise UserError(f"--lr {lr}: must be positive, e.g. 1e-3")
         _check_demo_folder(out)
     except ValueError as e: _fail('spine-osteo-demo', e)
-    return run_demo(out, n_subjects=n, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed)
+    with _one_line('spine-osteo-demo', 'interrupted; run the same command again to continue'):
+        return run_demo(out, n_subjects=n, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed)
