@@ -102,7 +102,7 @@ def delong_test(y:np.ndarray,       # (N,) true for a positive subject
         return {**res, 'se': 0., 'lo': diff, 'hi': diff, 'p': 1. if abs(diff) < 1e-12 else float('nan')}
     se, q = var**0.5, stats.norm.ppf(0.5 + level/2)
     z = diff/se
-    return {**res, 'se': se, 'lo': diff - q*se, 'hi': diff + q*se, 'z': z, 'p': float(2*stats.norm.sf(abs(z)))}
+    return {**res, 'se': se, 'lo': float(diff - q*se), 'hi': float(diff + q*se), 'z': z, 'p': float(2*stats.norm.sf(abs(z)))}
 
 # %% ../nbs/10_study.ipynb #9c67cd4a
 def bootstrap_indices(strata:np.ndarray, # (N,) the stratum of each subject (its true class)
@@ -636,11 +636,14 @@ def study_report(out:str|Path,            # study folder (with `study.json`, `fo
         sub = lambda i: {t: d[i] for t, d in dec.items()} if dec is not None else None
         point = {**study_metrics(P[v], targs, vocab, dec), 'ece_scaled': expected_calibration_error(scaled, targs, n_bins)}
         names = list(point)
-        boot[v] = np.array([[*study_metrics(P[v][i], targs[i], vocab, sub(i)).values(), expected_calibration_error(scaled[i], targs[i], n_bins)] for i in idx])
+        boot[v] = pd.DataFrame([{**study_metrics(P[v][i], targs[i], vocab, sub(i)), 'ece_scaled': expected_calibration_error(scaled[i], targs[i], n_bins)}
+                                for i in idx], columns=names)
         fm = pd.DataFrame([{**study_metrics(P[v][fold_of == f], targs[fold_of == f], vocab, sub(fold_of == f)),
                             'ece_scaled': expected_calibration_error(scaled[fold_of == f], targs[fold_of == f], n_bins)} for f in range(k)])
         per_fold[v] = fm
-        lo, hi = np.nanpercentile(boot[v], [50*(1-level), 50*(1+level)], axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)                       # all-nan columns give nan intervals
+            lo, hi = np.nanpercentile(boot[v].values.astype(float), [50*(1-level), 50*(1+level)], axis=0)
         for j, m in enumerate(names):
             rows.append(dict(variant=v, metric=m, value=point[m], lo=lo[j], hi=hi[j], fold_mean=fm[m].mean(), fold_sd=fm[m].std(ddof=1)))
         for task, pos in BINARY_TASKS.items():            # in-sample Youden point, as papers usually report it (optimistic)
@@ -653,7 +656,6 @@ def study_report(out:str|Path,            # study folder (with `study.json`, `fo
     # 4. paired comparisons with the reference
     comp = []
     if reference in variants:
-        j_of = {m: names.index(m) for m in _COMPARED}
         for m, method in _COMPARED.items():
             fam = []
             for v in [v for v in variants if v != reference]:
@@ -661,7 +663,7 @@ def study_report(out:str|Path,            # study folder (with `study.json`, `fo
                     y, s_v = binary_task(P[v], targs, BINARY_TASKS[m[4:]], vocab); _, s_r = binary_task(P[reference], targs, BINARY_TASKS[m[4:]], vocab)
                     r = delong_test(y, s_v, s_r, level); r = dict(diff=r['diff'], lo=r['lo'], hi=r['hi'], p=r['p'])
                 else:
-                    r = _shift_test(boot[v][:, j_of[m]] - boot[reference][:, j_of[m]], M(v, m).value - M(reference, m).value, level)
+                    r = _shift_test(boot[v][m].values - boot[reference][m].values, M(v, m).value - M(reference, m).value, level)
                 fam.append(dict(variant=v, reference=reference, metric=m, value=M(v, m).value, reference_value=M(reference, m).value,
                                 diff=r['diff'], lo=r['lo'], hi=r['hi'], p=r['p'], method=method))
             for row, ph in zip(fam, holm([r['p'] for r in fam])): row['p_holm'] = ph
@@ -677,7 +679,7 @@ def study_report(out:str|Path,            # study folder (with `study.json`, `fo
     md = _report_markdown(settings, folds, variants, metrics, comparisons, calibration, runs, incomplete, reference, n_boot, level, vocab)
     _write_csv(metrics, out/'metrics.csv'); _write_csv(comparisons, out/'comparisons.csv'); _write_csv(calibration, out/'calibration.csv')
     (out/'report.md').write_text(md)
-    summary = {v: {m: M(v, m).value for m in names} for v in variants}
+    summary = {v: {m: M(v, m).value for m in boot[v].columns} for v in variants}
     (out/'report.json').write_text(json.dumps(dict(settings=settings, n_subjects=len(folds), n_boot=n_boot, level=level, reference=reference,
                                                    variants=variants, incomplete=incomplete, metrics=summary), indent=1, default=float))
     files = ['report.md', 'metrics.csv', 'comparisons.csv', 'calibration.csv', 'roc.png', 'reliability.png', 'report.json']
