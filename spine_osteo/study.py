@@ -480,11 +480,11 @@ def run_study(data,                        # converted dataset root (`<class>/{T
     "Run (or resume) a cross-validated study: shared folds, every variant and the baseline, out-of-fold table, report"
     say = (lambda *a: None) if quiet else print
     out = Path(out)
-    if isinstance(data, pd.DataFrame) or Path(data).is_file(): df = read_subject_table(data)
-    else: df = find_subjects(data)
     variants = [v.strip() for v in variants.split(',')] if isinstance(variants, str) else list(variants)
     bad = [v for v in variants if v not in VARIANTS]
     if bad or not variants: raise ValueError(f"variants {bad or variants}: choose from {', '.join(VARIANTS)} (the baseline is --baseline)")
+    if isinstance(data, pd.DataFrame) or Path(data).is_file(): df = read_subject_table(data)
+    else: df = find_subjects(data)
     learner_kwargs = {**dict(head=False, norm='group'), **learner_kwargs}
     settings = _check_settings(out, dict(folds=folds, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, aug=aug, n_percentiles=n_percentiles,
                                          baseline_extra=None if baseline_extra is None else sorted(map(str, baseline_extra.columns)),
@@ -519,6 +519,7 @@ def run_study(data,                        # converted dataset root (`<class>/{T
 # %% ../nbs/10_study.ipynb #90984407
 _MAIN = {'balanced_accuracy': 'Balanced accuracy', 'accuracy': 'Accuracy', 'macro_f1': 'Macro F1', 'roc_auc': 'Macro AUC', 'kappa': 'Quadratic kappa'}
 _TASK_NAMES = {'osteoporosis': 'osteoporosis vs not', 'low_bone_mass': 'low bone mass vs normal'}
+_NAMES = {**_MAIN, 'ece': 'ECE', 'auc_osteoporosis': 'AUC, osteoporosis vs not', 'auc_low_bone_mass': 'AUC, low bone mass vs normal'}
 _COMPARED = {'balanced_accuracy': 'bootstrap', 'roc_auc': 'bootstrap', 'kappa': 'bootstrap', 'ece': 'bootstrap',
              'auc_osteoporosis': 'DeLong', 'auc_low_bone_mass': 'DeLong'}
 
@@ -573,11 +574,13 @@ def plot_reliability(probs:dict,          # variant -> (N,C) probabilities
         ax.legend(loc='upper left', fontsize=7)
     fig.tight_layout(); return fig
 
-# %% ../nbs/10_study.ipynb #65b57425
+# %% ../nbs/10_study.ipynb #1b4b1d29
 def _fmt(v, lo=None, hi=None, nd=3)->str:
+    "0.812 (0.750–0.870); with a negative bound, -0.120 (-0.200 to -0.040)"
     if v is None or not np.isfinite(v): return 'n/a'
     s = f"{v:.{nd}f}"
-    return s if lo is None or not np.isfinite(lo) else f"{s} ({lo:.{nd}f}–{hi:.{nd}f})"
+    if lo is None or not np.isfinite(lo): return s
+    return f"{s} ({lo:.{nd}f}{' to ' if min(lo, hi) < 0 else '–'}{hi:.{nd}f})"
 
 def _fmt_p(p)->str:
     return 'n/a' if p is None or not np.isfinite(p) else ('< 0.001' if p < 0.001 else f"{p:.3f}")
@@ -712,7 +715,7 @@ def _report_markdown(settings, folds, variants, metrics, comparisons, calibratio
     lk = settings.get('learner_kwargs', {})
     L = [f"# Study report", "",
          f"{len(folds)} subjects ({counts}); {settings['folds']} subject-level folds stratified by class, the same for every variant "
-         f"(`folds.csv`). Deep variants: {settings['size']}³ inputs, batch {settings['bs']}, {settings['epochs']} epochs, peak learning rate "
+         f"(`folds.csv`). Deep variants: {settings['size']}³ inputs, batch {settings['bs']}, {settings['epochs']} epoch{'s' if settings['epochs'] != 1 else ''} a run, peak learning rate "
          f"{settings['lr']}, augmentation {settings['aug']!r}, {', '.join(f'{k}={v}' for k, v in lk.items())}, seed {settings['seed']}; the last epoch is "
          f"kept (no epoch chosen on held-out subjects). Baseline: L2 logistic regression on {settings['n_percentiles']} intensity percentiles of each "
          f"preprocessed volume, C chosen by inner cross-validation on the training folds.", "",
@@ -741,10 +744,10 @@ def _report_markdown(settings, folds, variants, metrics, comparisons, calibratio
     L += [f"## Paired comparisons with `{reference}`", ""]
     if len(comparisons):
         L += [f"Difference = variant − {reference} on the same subjects, with its {pc} interval. AUCs of the binary tasks: DeLong's test; "
-              "the other metrics: paired bootstrap (the same resamples for both; p from the null-centred bootstrap distribution). "
-              "Holm's adjustment is over the variants compared on each metric.", "",
+              f"the other metrics: paired bootstrap (the same resamples for both; p from the null-centred bootstrap distribution, "
+              f"never below 1/({n_boot}+1) = {1/(n_boot+1):.4f}). Holm's adjustment is over the variants compared on each metric.", "",
               _table(['variant', 'metric', 'variant value', f'{reference} value', 'difference', 'p', 'p (Holm)', 'test'],
-                     [[r.variant, r.metric, _fmt(r.value), _fmt(r.reference_value), _fmt(r.diff, r.lo, r.hi), _fmt_p(r.p), _fmt_p(r.p_holm), r.method]
+                     [[r.variant, _NAMES.get(r.metric, r.metric), _fmt(r.value), _fmt(r.reference_value), _fmt(r.diff, r.lo, r.hi), _fmt_p(r.p), _fmt_p(r.p_holm), r.method]
                       for r in comparisons.itertuples()]), ""]
     else: L += [f"No comparisons: the reference variant `{reference}` is not among the finished variants.", ""]
     L += ["## Calibration", "",
