@@ -2,9 +2,11 @@
 """Real-browser check of `spine_osteo.viewer.VolumeViewer` (issue 8).
 
 Starts JupyterLab headless on localhost (a free port, a random token, settings and workspaces in a temp dir),
-opens a notebook that shows a `VolumeViewer` on `../shared/data/nifti/sct_spine`, runs it in headless Chromium
-driven by Playwright, screenshots the widget, moves the slice slider with the keyboard, screenshots again, and
-exits 0 only when the slider's value and the drawn image both changed.
+opens a notebook that shows a `VolumeViewer` on the repository's `testdata/nifti/sct_spine` pair, runs it in headless
+Chromium driven by Playwright, screenshots the widget, moves the slice slider with the keyboard, screenshots again,
+and exits 0 only when the slider's value and the drawn image both changed, the image is shown at its own pixel size
+(not stretched or shrunk by the browser, issue 16.4) and the slice slider and the whole picture are on screen
+together (issue 16.3), in the coronal view of an 11-slice sagittal stack as well.
 
     python scripts/browser_check_viewer.py [OUT_DIR] [--data DIR] [--chromium /usr/bin/chromium] [--timeout 240]
 
@@ -25,21 +27,21 @@ def free_port()->int:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 def find_data(data:str|None)->Path:
-    "The sct_spine folder: `--data`, else `spine_osteo.test_utils.shared_data('nifti','sct_spine')`"
-    if data: p = Path(data)
-    else:
-        from spine_osteo.test_utils import shared_data
-        p = shared_data('nifti', 'sct_spine')
-    if p is None or not (Path(p)/'t1w.nii.gz').exists():
-        sys.exit(f"{p}: no t1w.nii.gz there; pass --data pointing at shared/data/nifti/sct_spine")
-    return Path(p).resolve()
+    "The sct_spine folder: `--data`, else the repository's `testdata/nifti/sct_spine`"
+    p = Path(data) if data else Path(__file__).resolve().parent.parent/'testdata'/'nifti'/'sct_spine'
+    if not (p/'t1w.nii.gz').exists(): sys.exit(f"{p}: no t1w.nii.gz there; pass --data pointing at a folder with t1w.nii.gz and t2.nii.gz")
+    return p.resolve()
 
 def write_notebook(dest:Path, data:Path)->Path:
     "The notebook JupyterLab opens: one cell that shows a VolumeViewer on the shared spine pair"
     src = (f"from spine_osteo.viewer import VolumeViewer\n"
            f"v = VolumeViewer('{data}/t1w.nii.gz', '{data}/t2.nii.gz', titles=['T1w', 'T2'])\n"
            f"v")
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "viewer", "metadata": {}, "outputs": [], "source": src}],
+    thin = ("import numpy as np\n"   # 11 sagittal slices of 4.8 mm: the narrow coronal strips of issue 16.3
+            "stack = np.random.default_rng(0).random((11, 320, 320), dtype=np.float32)\n"
+            "VolumeViewer(stack, stack, spacing=(4.8, 0.94, 0.94), titles=['T1 T1_11slices_202303_162527', 'T2 T2_15slices_202303_163012'], plane='coronal')")
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "viewer", "metadata": {}, "outputs": [], "source": src},
+                    {"cell_type": "code", "execution_count": None, "id": "thin", "metadata": {}, "outputs": [], "source": thin}],
           "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
           "nbformat": 4, "nbformat_minor": 5}
     p = dest/'viewer_check.ipynb'; p.write_text(json.dumps(nb)); return p
@@ -92,20 +94,29 @@ RUN_ALL = """async () => {
   return nb.sessionContext.session.kernel.name;
 }"""
 
-def image_state(page)->dict:
-    "src and size of the viewer's image and the slice slider's readout"
-    return page.evaluate("""() => {
-      const img = document.querySelector('.jp-OutputArea-output img.widget-image');
-      const sl = [...document.querySelectorAll('.widget-slider')].find(s => s.querySelector('.widget-label')?.textContent.trim() === 'slice');
-      return {src: img ? img.src : null, w: img ? img.naturalWidth : 0, complete: img ? img.complete : false,
+def image_state(page, k:int=0)->dict:
+    "src, pixel size and shown size of the `k`-th viewer's image, and its slice slider's readout and position"
+    return page.evaluate("""(k) => {
+      const out = [...document.querySelectorAll('.jp-OutputArea-output')].filter(o => o.querySelector('img.widget-image'))[k];
+      const img = out ? out.querySelector('img.widget-image') : null;
+      const sl = out ? [...out.querySelectorAll('.widget-slider')].find(s => s.querySelector('.widget-label')?.textContent.trim() === 'slice') : null;
+      const r = img ? img.getBoundingClientRect() : null, s = sl ? sl.getBoundingClientRect() : null;
+      return {src: img ? img.src : null, w: img ? img.naturalWidth : 0, h: img ? img.naturalHeight : 0,
+              shown_w: r ? r.width : 0, shown_h: r ? r.height : 0, complete: img ? img.complete : false,
+              slider_top: s ? s.top : null, img_bottom: r ? r.bottom : null,
               readout: sl ? sl.querySelector('.widget-readout')?.textContent.trim() : null};
-    }""")
+    }""", k)
 
-def wait_stable(page, cond, timeout:float, settle:float=1.5)->dict:
-    "Wait until `cond(state)` holds and the image has not changed for `settle` seconds"
+def fits(st:dict, viewport_h:int)->dict:
+    "Is the image shown pixel for pixel, and are the slider and the whole picture in one screenful?"
+    return {'shown at its own size': abs(st['shown_w'] - st['w']) <= 1 and abs(st['shown_h'] - st['h']) <= 1,
+            'slider and picture on one screen': st['img_bottom'] - st['slider_top'] <= viewport_h}
+
+def wait_stable(page, cond, timeout:float, settle:float=1.5, k:int=0)->dict:
+    "Wait until `cond(state)` holds and the `k`-th image has not changed for `settle` seconds"
     t0, last, since = time.time(), None, time.time()
     while time.time() - t0 < timeout:
-        st = image_state(page)
+        st = image_state(page, k)
         if st != last: last, since = st, time.time()
         if cond(st) and st['complete'] and st['w'] > 0 and time.time() - since >= settle: return st
         page.wait_for_timeout(200)
@@ -148,12 +159,22 @@ def check(out:Path, data:Path, chromium:str, timeout:float, steps:int=10)->bool:
             for _ in range(steps): handle.press('ArrowRight'); page.wait_for_timeout(50)
             st1 = wait_stable(page, lambda s: s['readout'] != st0['readout'] and s['src'] != st0['src'], timeout)
             widget.screenshot(path=str(after)); page.screenshot(path=str(out/'page_after.png'))
+            checks = {f'sct_spine pair: {k}': v for k, v in fits(st1, 1000).items()}
+            print(f"sct_spine pair: PNG {st1['w']}x{st1['h']}, shown at {st1['shown_w']:.0f}x{st1['shown_h']:.0f}")
+            thin = wait_stable(page, lambda s: s['src'] is not None, timeout, k=1)
+            page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(1).scroll_into_view_if_needed()
+            thin = image_state(page, 1)
+            page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(1).screenshot(path=str(out/'viewer_thin_coronal.png'))
+            print(f"11-slice stack, coronal: PNG {thin['w']}x{thin['h']}, shown at {thin['shown_w']:.0f}x{thin['shown_h']:.0f}")
+            checks.update({f'11-slice coronal: {k}': v for k, v in fits(thin, 1000).items()})
             browser.close()
         frac = differ(before, after)
         print(f"slice readout {st0['readout']} -> {st1['readout']}; {frac:.1%} of the widget's pixels changed; "
               f"{time.time()-t0:.1f} s in all")
-        print(f"screenshots: {before} {after}")
-        return frac > 0 and st1['readout'] != st0['readout']
+        print(f"screenshots: {before} {after} {out/'viewer_thin_coronal.png'}")
+        checks['the slider redraws the picture'] = frac > 0 and st1['readout'] != st0['readout']
+        for k, v in checks.items(): print(f"{'ok  ' if v else 'FAIL'} {k}")
+        return all(checks.values())
     finally:
         stop_lab(proc, port, token); log.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -168,7 +189,7 @@ def main(argv=None):
     if not Path(a.chromium).exists(): sys.exit(f"{a.chromium}: no such browser; apt-get install -y chromium, or pass --chromium")
     out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix='viewer_check_'))
     ok = check(out, find_data(a.data), a.chromium, a.timeout)
-    print('OK: the viewer redraws in a real browser' if ok else 'FAILED: the screenshots do not differ')
+    print('OK: the viewer redraws in a real browser, pixel for pixel, with its controls on screen' if ok else 'FAILED: see above')
     sys.exit(0 if ok else 1)
 
 if __name__ == '__main__': main()

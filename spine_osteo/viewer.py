@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/viewer.html.md"""
 
 # %% ../nbs/12_viewer.ipynb #8c0dce93
 from __future__ import annotations
-import io, json
+import io, json, re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -15,12 +15,15 @@ import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize, ListedColormap
+from matplotlib.cm import ScalarMappable
 import ipywidgets as widgets
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PLANES', 'SIDECAR_FIELDS', 'Volume', 'to_numpy', 'as_volume', 'as_volumes', 'orientation_labels', 'slice2d',
-           'plane_spacing', 'PercentileWindow', 'is_mask', 'fit_overlay', 'plot_volume', 'plot_pair', 'VolumeViewer',
+__all__ = ['PLANES', 'HEAT_TRANSPARENT', 'HEAT_OPAQUE', 'TITLE_PX', 'GAP_PX', 'CBAR_PX', 'SIDECAR_FIELDS', 'Volume', 'to_numpy',
+           'as_volume', 'as_volumes', 'orientation_labels', 'slice2d', 'plane_spacing', 'PercentileWindow', 'is_mask',
+           'fit_overlay', 'heat_limits', 'heat_rgba', 'heat_colorbar', 'plot_volume', 'plot_pair', 'VolumeViewer',
            'read_sidecar', 'sidecar_summary', 'list_converted', 'DatasetBrowser', 'BatchBrowser']
 
 # %% ../nbs/12_viewer.ipynb #b32b3faa
@@ -58,7 +61,7 @@ def as_volume(src,                 # NIfTI path, nibabel image, numpy array, tor
               spacing:tuple|None=None, # voxel size (mm) for arrays and tensors; overrides the header for images
               name:str|None=None,  # a short description (default: the file name)
              )->Volume:            # the volume in RAS canonical voxel order
-    "Load `src` as a float32 `Volume`; NIfTI files and images are reoriented to RAS canonical so orientation labels are right"
+    "Read `src` as a float32 `Volume` in RAS canonical order; refuse only what cannot be drawn"
     if isinstance(src, Volume): return src if spacing is None else Volume(src.data, tuple(map(float,spacing)), src.affine, src.name)
     affine = None
     if isinstance(src, (str, Path)):
@@ -76,6 +79,7 @@ def as_volume(src,                 # NIfTI path, nibabel image, numpy array, tor
     else:
         data = _squeeze3d(to_numpy(src), name or f'{type(src).__name__}').astype(np.float32)
         sp = (1.,1.,1.)
+    if 0 in data.shape: raise ValueError(f"{name or 'volume'}: shape {data.shape} holds no voxels; nothing to show")
     if spacing is not None: sp = tuple(float(s) for s in spacing)
     if len(sp) != 3 or min(sp) <= 0: raise ValueError(f"{name or 'volume'}: spacing must be three positive numbers (mm), got {sp}")
     return Volume(data, sp, affine, name or '')
@@ -171,15 +175,50 @@ def fit_overlay(ov,            # overlay: array, tensor, image or path
         if a.shape != tuple(shape): a = np.pad(a, [(0, t-s) for t,s in zip(shape, a.shape)], mode='edge')
     return a, kind
 
+# %% ../nbs/12_viewer.ipynb #0c7ceed0
+HEAT_TRANSPARENT, HEAT_OPAQUE = 0.05, 0.30 # fraction of the heat range below which nothing is drawn, and from which the colour is opaque
+
+def heat_limits(*maps, # heatmaps (arrays); `None`s are skipped
+               )->tuple: # (lo, hi): `lo` is drawn transparent, `hi` at the top of the colormap
+    "One colour range for heatmaps: from min(0, smallest value) to the largest, so that 0 always means no heat"
+    vals = [m[np.isfinite(m)] for m in (np.asarray(m, np.float32) for m in maps if m is not None)]
+    vals = [v for v in vals if v.size]
+    if not vals: return (0., 0.)
+    return min(0., *(float(v.min()) for v in vals)), max(float(v.max()) for v in vals)
+
+def heat_rgba(s:np.ndarray,   # heatmap values
+              lims:tuple,     # (lo, hi) as `heat_limits` gives them
+              cmap:str='jet', # matplotlib colormap
+             )->np.ndarray:   # RGBA floats, shape `s.shape + (4,)`
+    "Colours of a heatmap: transparent where the heat is ~0, fading in up to `HEAT_OPAQUE` of the range"
+    lo, hi = lims
+    s = np.asarray(s, np.float32)
+    t = np.clip((s - lo)/(hi - lo), 0, 1) if hi > lo else np.zeros_like(s)
+    t = np.where(np.isfinite(t), t, 0.)
+    rgba = matplotlib.colormaps[cmap](t)
+    rgba[..., 3] = np.clip((t - HEAT_TRANSPARENT)/(HEAT_OPAQUE - HEAT_TRANSPARENT), 0, 1)
+    return rgba
+
+def heat_colorbar(fig,                   # the figure
+                  lims:tuple,            # (lo, hi) of the heatmaps drawn
+                  label:str='overlay',   # what the colours mean, e.g. 'Grad-CAM: evidence for the predicted class'
+                  cmap:str='jet',        # colormap of the heatmaps
+                  **kwargs,              # passed to `Figure.colorbar` (`ax=` or `cax=`)
+                 ):
+    "A colorbar of `heat_rgba`'s colours as they look over black (dark where the overlay is transparent)"
+    lo, hi = lims
+    rgba = heat_rgba(np.linspace(0, 1, 256), (0., 1.), cmap)
+    sm = ScalarMappable(Normalize(lo, hi if hi > lo else lo + 1), ListedColormap(rgba[:, :3]*rgba[:, 3:]))
+    cb = fig.colorbar(sm, **kwargs)
+    cb.set_label(label if hi > lo else f"{label} (all 0: nothing drawn)", fontsize=8)
+    cb.ax.tick_params(labelsize=7)
+    return cb
+
 def _overlay_rgba(s:np.ndarray, kind:str, lims:tuple)->np.ndarray:
-    "RGBA (alpha 1 where shown, 0 elsewhere) of an overlay slice"
-    if kind == 'mask':
-        rgba = matplotlib.colormaps['tab10']((np.round(s).astype(int) - 1) % 10)
-        rgba[..., 3] = (s > 0).astype(float)
-    else:
-        lo, hi = lims
-        rgba = matplotlib.colormaps['jet'](np.clip((s - lo)/max(hi - lo, 1e-6), 0, 1))
-        rgba[~np.isfinite(s), 3] = 0
+    "RGBA (alpha 0 where nothing is drawn) of an overlay slice"
+    if kind == 'heatmap': return heat_rgba(s, lims)
+    rgba = matplotlib.colormaps['tab10']((np.round(s).astype(int) - 1) % 10)
+    rgba[..., 3] = (s > 0).astype(float)
     return rgba
 
 # %% ../nbs/12_viewer.ipynb #a5d3679a
@@ -190,6 +229,11 @@ def _label_edges(ax, shape:tuple, labels:dict, fontsize=9):
     ax.text(w-1, (h-1)/2, labels['right'], ha='right', va='center', **kw)
     ax.text((w-1)/2, 0, labels['top'], ha='center', va='top', **kw)
     ax.text((w-1)/2, h-1, labels['bottom'], ha='center', va='bottom', **kw)
+
+def _plane_mm(vol:Volume, plane:str)->tuple:
+    "(height, width) in mm of `vol`'s slices across `plane`"
+    h, w = {'sagittal': (2,1), 'coronal': (2,0), 'axial': (1,0)}[plane]
+    return vol.shape[h]*vol.spacing[h], vol.shape[w]*vol.spacing[w]
 
 def _draw_slice(ax, vol:Volume, plane:str, idx:int|None, win:tuple, cmap:str, overlay=None, alpha:float=0.4,
                 radiological:bool=True, labels:bool=True):
@@ -204,10 +248,10 @@ def _draw_slice(ax, vol:Volume, plane:str, idx:int|None, win:tuple, cmap:str, ov
     return s
 
 def _prep_overlay(overlay, vol:Volume, kind=None):
+    "(array on `vol`'s grid, kind, colour limits) of an overlay, or None"
     if overlay is None: return None
     a, kind = fit_overlay(overlay, vol.shape, kind)
-    fin = a[np.isfinite(a)]
-    return a, kind, ((float(fin.min()), float(fin.max())) if fin.size else (0., 1.))
+    return a, kind, (heat_limits(a) if kind == 'heatmap' else (0., 1.))
 
 # %% ../nbs/12_viewer.ipynb #0000b316
 def plot_volume(vol,                      # NIfTI path, nibabel image, array or tensor (RAS order)
@@ -215,23 +259,36 @@ def plot_volume(vol,                      # NIfTI path, nibabel image, array or 
                 title:str|None=None,      # title over the three views
                 ax=None,                  # three matplotlib axes to draw into (default: a new figure)
                 overlay=None,             # heatmap or mask on the same (or a coarser) grid
-                alpha:float=0.4,          # overlay opacity
+                alpha:float=0.5,          # overlay opacity
                 pct:tuple=(0.5, 99.5),    # intensity window in percentiles of the volume
                 cmap:str='gray',          # colormap
                 center:tuple|None=None,   # (i,j,k) voxel the three slices go through (default: the middle)
-                size:float=3.,            # height of the figure in inches
-               )->Figure:                 # the figure
+                size:float=3.,            # height of the figure's panels in inches
+                overlay_kind:str|None=None,  # 'heatmap' or 'mask' (default: guessed)
+                overlay_label:str='overlay', # what a heatmap's colours mean (the colorbar's label)
+                overlay_lims:tuple|None=None, # heatmap colour range (default: `heat_limits` of `overlay`)
+                colorbar:bool=True,       # draw a colorbar for a heatmap overlay (on a new figure)
+               )->Figure:                 # the figure, closed in pyplot when it is new (shown once in a notebook)
     "Three orthogonal slices (sagittal, coronal, axial) of `vol` with true aspect ratio and orientation labels"
     v = as_volume(vol, spacing)
-    ov = _prep_overlay(overlay, v)
-    if ax is None: fig, ax = plt.subplots(1, 3, figsize=(3*size, size), layout='constrained')
+    ov = _prep_overlay(overlay, v, overlay_kind)
+    if ov is not None and overlay_lims is not None: ov = (ov[0], ov[1], tuple(overlay_lims))
+    heat = ov is not None and ov[1] == 'heatmap' and colorbar
+    own = ax is None
+    if own:
+        ratios = [max(w/h, 0.25) for h, w in (_plane_mm(v, p) for p in PLANES)]
+        fig, ax = plt.subplots(1, 3, figsize=(size*sum(ratios) + 0.8*heat + 0.2, size + 0.3*bool(title) + 0.3),
+                               width_ratios=ratios, layout='constrained')
     else: fig = ax[0].figure
     win = PercentileWindow(v.data)(*pct)
     center = center or tuple(n//2 for n in v.shape)
     for a_, p in zip(ax, PLANES):
-        _draw_slice(a_, v, p, center[PLANES[p]], win, cmap, ov, alpha)
-        a_.set_title(f"{p} {center[PLANES[p]]}", fontsize=9)
+        i, n = center[PLANES[p]], v.shape[PLANES[p]]
+        _draw_slice(a_, v, p, i, win, cmap, ov, alpha)
+        a_.set_title(f"{p} {i+1}/{n}", fontsize=9)
+    if own and heat: heat_colorbar(fig, ov[2], overlay_label, ax=list(ax), shrink=0.9)
     if title: fig.suptitle(title, fontsize=10)
+    if own: plt.close(fig)
     return fig
 
 # %% ../nbs/12_viewer.ipynb #65d260f7
@@ -240,24 +297,35 @@ def plot_pair(t1,                         # T1 volume: path, image, array or ten
               spacing:tuple|None=None,    # voxel size in mm (arrays/tensors)
               title:str|None=None,        # figure title (e.g. subject and class)
               overlay=None,               # heatmap/mask for both rows, or a pair `(ov_t1, ov_t2)`
-              alpha:float=0.4,            # overlay opacity
+              alpha:float=0.5,            # overlay opacity
               pct:tuple=(0.5, 99.5),      # intensity window in percentiles of each volume
               titles:tuple=('T1','T2'),   # row names
               axs=None,                   # a 2x3 grid of axes to draw into (default: a new figure)
               size:float=2.6,             # height of one row in inches
-             )->Figure:                   # the figure
-    "A T1/T2 pair as two rows of three orthogonal mid-slices, for docs, reports and `show_batch`"
+              overlay_kind:str|None=None, # 'heatmap' or 'mask' (default: guessed)
+              overlay_label:str='overlay', # what a heatmap's colours mean (the colorbar's label)
+             )->Figure:                   # the figure, closed in pyplot when it is new (shown once in a notebook)
+    "A T1/T2 pair as two rows of three orthogonal mid-slices, heatmaps on one colour scale, for docs, reports and `show_batch`"
     vols = as_volumes(t1) if t2 is None else as_volumes(t1, t2)
     if len(vols) != 2: raise ValueError(f"plot_pair needs two volumes (T1 and T2), got {len(vols)}; pass t1 and t2, or one (2,D,H,W) tensor")
     if spacing is not None: vols = [as_volume(v, spacing) for v in vols]
-    ovs = overlay if isinstance(overlay, (tuple, list)) else (overlay, overlay)
-    if axs is None: fig, axs = plt.subplots(2, 3, figsize=(3*size, 2*size), layout='constrained')
+    ovs = [_prep_overlay(o, v, overlay_kind) for o, v in zip(overlay if isinstance(overlay, (tuple, list)) else (overlay, overlay), vols)]
+    heat = [o[0] for o in ovs if o is not None and o[1] == 'heatmap']
+    lims = heat_limits(*heat) if heat else None
+    own = axs is None
+    if own:
+        ratios = [max(max(w/h for h, w in (_plane_mm(v, p) for v in vols)), 0.25) for p in PLANES]
+        fig, axs = plt.subplots(2, 3, figsize=(size*sum(ratios) + 0.8*bool(heat) + 0.4, 2*size + 0.3*bool(title) + 0.5),
+                                width_ratios=ratios, layout='constrained')
     else: fig = np.asarray(axs).flat[0].figure
     axs = np.asarray(axs).reshape(2, 3)
     for r, (v, ov, name) in enumerate(zip(vols, ovs, titles)):
-        plot_volume(v, ax=axs[r], overlay=ov, alpha=alpha, pct=pct)
+        plot_volume(v, ax=axs[r], overlay=None if ov is None else ov[0], overlay_kind=None if ov is None else ov[1],
+                    overlay_lims=lims, alpha=alpha, pct=pct)
         axs[r,0].set_ylabel(name, fontsize=10)
+    if own and heat: heat_colorbar(fig, lims, overlay_label, ax=list(axs.flat), shrink=0.8)
     if title: fig.suptitle(title, fontsize=10)
+    if own: plt.close(fig)
     return fig
 
 # %% ../nbs/12_viewer.ipynb #4369acbc
@@ -268,25 +336,29 @@ class VolumeViewer(widgets.VBox):
                  titles:list|None=None,          # one title per volume (default: file names, or T1/T2 for a pair)
                  overlay=None,                   # heatmap/mask for all volumes, or a list with one (or None) per volume
                  overlay_kind:str|None=None,     # 'heatmap' or 'mask' (default: guessed)
+                 overlay_label:str='overlay',    # what a heatmap's colours mean (the colorbar's label)
                  spacing:tuple|None=None,        # voxel size in mm for arrays/tensors
                  plane:str='sagittal',           # initial plane
                  pct:tuple=(0.5, 99.5),          # initial intensity window in percentiles
                  cmap:str='gray',                # initial colormap
-                 alpha:float=0.4,                # initial overlay opacity
+                 alpha:float=0.5,                # initial overlay opacity
                  link:str='auto',                # 'world', 'fraction' or 'auto' (world when all volumes have affines)
                  radiological:bool=True,         # patient's right on the viewer's left
-                 panel_size:float=3.2,           # height of a panel in inches (at 90 dpi)
+                 max_width:int=960,              # widest picture in pixels (a JupyterLab cell is about 1000 px wide)
+                 max_height:int=480,             # tallest picture in pixels, so the controls stay on screen
+                 min_height:int=320,             # small volumes are enlarged up to this height, and no further
                 ):
         _check_plane(plane)
-        self.radiological, self.panel_size, self._fig = radiological, panel_size, None
+        self.radiological, self.overlay_label, self._fig = radiological, overlay_label, None
+        self.max_width, self.max_height, self.min_height = max_width, max_height, min_height
         self.plane_w = widgets.ToggleButtons(options=list(PLANES), value=plane, description='plane',
                                              style={'button_width': '80px'})
-        self.slice_w = widgets.IntSlider(0, 0, 1, description='slice', continuous_update=True, layout={'width': '420px'})
+        self.slice_w = widgets.IntSlider(1, 1, 1, description='slice', continuous_update=True, layout={'width': '420px'})
         self.window_w = widgets.FloatRangeSlider(value=tuple(pct), min=0, max=100, step=0.5, description='window %',
                                                  continuous_update=False, layout={'width': '420px'})
         self.cmap_w = widgets.Dropdown(options=list(self.cmaps), value=cmap, description='colormap', layout={'width': '200px'})
         self.alpha_w = widgets.FloatSlider(alpha, min=0, max=1, step=0.05, description='overlay', layout={'width': '300px'})
-        self.image = widgets.Image(format='png', layout={'max_width': '100%'})
+        self.image = widgets.Image(format='png', layout={'max_width': '100%', 'height': 'auto', 'align_self': 'flex-start'})
         self.info = widgets.HTML()
         super().__init__([self.plane_w, widgets.HBox([self.slice_w, self.cmap_w]),
                           widgets.HBox([self.window_w, self.alpha_w]), self.image, self.info])
@@ -295,6 +367,13 @@ class VolumeViewer(widgets.VBox):
         for w in (self.slice_w, self.window_w, self.cmap_w, self.alpha_w): w.observe(lambda _: self.render(), 'value')
 
 # %% ../nbs/12_viewer.ipynb #3d000211
+def _volume_note(v:Volume)->str:
+    "What the info table should say about a volume that `data.load_canonical` would refuse"
+    bad = int(v.data.size - np.isfinite(v.data).sum())
+    if bad: return f"{bad} NaN/inf voxels (drawn black)"
+    if v.data.min() == v.data.max(): return f"constant: every voxel is {float(v.data.flat[0]):g}"
+    return ''
+
 @patch
 def set_volumes(self:VolumeViewer, *volumes,    # paths, images, arrays, tensors or (C,D,H,W) stacks
                 titles:list|None=None,          # one title per volume
@@ -312,23 +391,26 @@ def set_volumes(self:VolumeViewer, *volumes,    # paths, images, arrays, tensors
     if link not in ('world', 'fraction'): raise ValueError(f"link {link!r} is unknown; use 'world', 'fraction' or 'auto'")
     ovs = list(overlay) if isinstance(overlay, (list, tuple)) else [overlay]*len(vols)
     if len(ovs) != len(vols): raise ValueError(f"{len(ovs)} overlays for {len(vols)} volumes; give one (or None) per volume")
-    old = getattr(self, 'volumes', None)
-    frac = self.slice_w.value/max(self.slice_w.max, 1) if old else None
+    frac = self.slice_index/max(self.slice_w.max - 1, 1) if getattr(self, 'volumes', None) else None
     self.volumes, self.titles, self.link = vols, list(titles), link
     self.overlays = [_prep_overlay(o, v, overlay_kind) for o,v in zip(ovs, vols)]
+    heat = [o[0] for o in self.overlays if o is not None and o[1] == 'heatmap']
+    self.heat_lims = heat_limits(*heat) if heat else None     # one colour scale for every panel
+    self.overlays = [o if o is None or o[1] != 'heatmap' else (o[0], o[1], self.heat_lims) for o in self.overlays]
     self.windows = [PercentileWindow(v.data) for v in vols]
+    self.notes = [_volume_note(v) for v in vols]
     self.alpha_w.layout.display = None if any(o is not None for o in self.overlays) else 'none'
     self._fig = None
     self._set_slider(frac)
 
 @patch
 def _set_slider(self:VolumeViewer, frac:float|None):
-    "Set the slider's range to the first volume's slices along the plane, its value to `frac` of it (`None`: the middle), and render"
+    "Set the slider's range to the first volume's slices (1..n) along the plane, its position to `frac` of it (`None`: the middle), and render"
     n = self.volumes[0].shape[PLANES[self.plane]]
     self._hold = True
     try:
-        self.slice_w.max = max(n-1, 0)
-        self.slice_w.value = n//2 if frac is None else int(round(frac*(n-1)))
+        self.slice_w.max = n
+        self.slice_w.value = (n//2 if frac is None else int(round(frac*(n-1)))) + 1
     finally: self._hold = False
     self.render()
 
@@ -336,7 +418,7 @@ def _set_slider(self:VolumeViewer, frac:float|None):
 def _on_plane(self:VolumeViewer, change):
     old_n = self.volumes[0].shape[PLANES[change['old']]]
     self._fig = None
-    self._set_slider(self.slice_w.value/max(old_n-1, 1))
+    self._set_slider(self.slice_index/max(old_n-1, 1))
 
 # %% ../nbs/12_viewer.ipynb #67c84fec
 @patch(as_prop=True)
@@ -352,21 +434,21 @@ def set_plane(self:VolumeViewer, plane:str, # 'sagittal', 'coronal' or 'axial'
 
 @patch(as_prop=True)
 def slice_index(self:VolumeViewer)->int:
-    "The slider's slice index (in the first volume)"
-    return self.slice_w.value
+    "The 0-based index of the first volume's slice shown (the slider shows it counted from 1)"
+    return self.slice_w.value - 1
 
 @patch
-def set_slice(self:VolumeViewer, idx:int, # slice index in the first volume
+def set_slice(self:VolumeViewer, idx:int, # 0-based slice index in the first volume
              ):
-    "Move the slider to slice `idx` of the first volume (as dragging it does)"
-    n = self.slice_w.max + 1
+    "Move the slider to slice `idx` of the first volume (as dragging it to `idx+1` does)"
+    n = self.slice_w.max
     if not 0 <= idx < n: raise IndexError(f"slice {idx} is outside 0..{n-1} of the {self.plane} axis of {self.titles[0]}")
-    self.slice_w.value = idx
+    self.slice_w.value = idx + 1
 
 @patch(as_prop=True)
 def slice_indices(self:VolumeViewer)->list:
     "The slice drawn from each volume (`None` where the linked position lies outside that volume)"
-    ax, idx, v0 = PLANES[self.plane], self.slice_w.value, self.volumes[0]
+    ax, idx, v0 = PLANES[self.plane], self.slice_index, self.volumes[0]
     out = [idx]
     for v in self.volumes[1:]:
         if self.link == 'world':
@@ -395,34 +477,62 @@ def current_overlays(self:VolumeViewer)->list:
             for o, i in zip(self.overlays, self.slice_indices)]
 
 # %% ../nbs/12_viewer.ipynb #2ff4352f
+TITLE_PX, GAP_PX, CBAR_PX = 24, 10, 80   # title band height, gap between panels, colorbar slot width (pixels)
+
+def _text_width(fig, renderer, s:str, fontsize=10)->float:
+    "Width in pixels of `s` drawn in `fig`"
+    t = fig.text(0, 0, s, fontsize=fontsize); w = t.get_window_extent(renderer).width; t.remove()
+    return w
+
+@patch
+def _title_text(self:VolumeViewer, k:int, widest:bool=False)->str:
+    "Panel `k`'s title: name, plane and the 1-based slice counter ('T1 · sagittal 22/42')"
+    n, i = self.volumes[k].shape[PLANES[self.plane]], self.slice_indices[k]
+    if widest: return f"{self.titles[k]} · {self.plane} {n}/{n}"
+    return f"{self.titles[k]} · {self.plane}" + ('' if i is None else f" {i+1}/{n}")
+
 @patch
 def _build_figure(self:VolumeViewer):
-    "A fresh Agg figure with one panel per volume for the current plane, all panels at the same mm-per-pixel scale"
-    mm = []   # (height, width) of each panel in mm
-    for v in self.volumes:
-        s = slice2d(v.data, self.plane, 0, self.radiological).shape
-        h, w = plane_spacing(v.spacing, self.plane)
-        mm.append((s[0]*h, s[1]*w))
-    ws = [max(w/max(h for h,_ in mm), 0.15) for _, w in mm]   # panel widths in units of the figure's image height
-    ph = self.panel_size
-    fig = Figure(figsize=(ph*sum(ws) + 0.1*len(ws), ph + 0.35), dpi=90, facecolor='black')
-    FigureCanvasAgg(fig)
-    axs = np.atleast_1d(fig.subplots(1, len(ws), width_ratios=ws))
-    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.01, top=1 - 0.3/(ph+0.35), wspace=0.03)
-    self._fig, self._base, self._over, self._titles = fig, [], [], []
-    for ax, v in zip(axs, self.volumes):
+    "A fresh Agg figure for the current plane: panels at one mm-per-pixel scale, fitted to `max_width`×`max_height`, titles in slots as wide as their text"
+    fig = Figure(dpi=100, facecolor='black'); FigureCanvasAgg(fig); rend = fig.canvas.get_renderer()
+    mm = [_plane_mm(v, self.plane) for v in self.volumes]
+    native = 1/min(min(plane_spacing(v.spacing, self.plane)) for v in self.volumes)   # px per mm at one pixel per voxel
+    cbar = CBAR_PX if self.heat_lims is not None else 0
+    H, W = max(h for h,_ in mm), sum(w for _,w in mm)
+    scale = min(self.max_height/H, (self.max_width - GAP_PX*(len(mm)+1) - cbar)/W, max(native, self.min_height/H))
+    self._scale = scale
+    imgs = [(max(1, int(h*scale + 1e-6)), max(1, int(w*scale + 1e-6))) for h, w in mm]   # rounded down: never past the budget
+    for fs in (10, 9, 8, 7):   # titles that need more than `max_width` get a smaller font
+        slots = [max(iw, int(np.ceil(_text_width(fig, rend, self._title_text(k, widest=True), fs))) + 8) for k, (_, iw) in enumerate(imgs)]
+        fw = GAP_PX + sum(s + GAP_PX for s in slots) + cbar   # whole pixels, so every panel starts on a pixel
+        if fw <= self.max_width: break
+    fh = TITLE_PX + max(ih for ih,_ in imgs) + GAP_PX//2
+    fig.set_size_inches((fw + 0.01)/100, (fh + 0.01)/100)
+    self._fig, self._base, self._over, self._titles, self._notes, self._cbar = fig, [], [], [], [], None
+    x = GAP_PX
+    for k, (v, (ih, iw), slot) in enumerate(zip(self.volumes, imgs, slots)):
+        ax = fig.add_axes([(x + (slot - iw)//2)/fw, (fh - TITLE_PX - ih)/fh, iw/fw, ih/fh])
+        ax.set_axis_off()
         s = slice2d(v.data, self.plane, 0, self.radiological)
-        h, w = plane_spacing(v.spacing, self.plane)
-        ax.set_facecolor('black'); ax.set_xticks([]); ax.set_yticks([])
-        for sp in ax.spines.values(): sp.set_visible(False)
-        self._base.append(ax.imshow(s, cmap=self.cmap_w.value, aspect=h/w, interpolation='nearest'))
-        self._over.append(ax.imshow(np.zeros((*s.shape, 4)), aspect=h/w, interpolation='nearest'))
+        ext = (-0.5, s.shape[1] - 0.5, s.shape[0] - 0.5, -0.5)
+        self._base.append(ax.imshow(s, cmap=self.cmap_w.value, extent=ext, aspect='auto', interpolation='nearest'))
+        self._over.append(ax.imshow(np.zeros((*s.shape, 4)), extent=ext, aspect='auto', interpolation='nearest'))
         _label_edges(ax, s.shape, orientation_labels(self.plane, self.radiological), fontsize=10)
-        self._titles.append(ax.set_title('', color='white', fontsize=10))
+        self._notes.append(ax.text(0.5, 0.5, f"outside\n{self.titles[k]}\ncoverage", transform=ax.transAxes, ha='center',
+                                   va='center', color='0.85', fontsize=9, visible=False))
+        self._titles.append(fig.text((x + slot/2)/fw, 1 - TITLE_PX/2/fh, '', ha='center', va='center', color='white', fontsize=fs))
+        x += slot + GAP_PX
+    if cbar:
+        h = max(ih for ih,_ in imgs)
+        cax = fig.add_axes([(x + 2)/fw, (fh - TITLE_PX - 0.9*h)/fh, 12/fw, 0.85*h/fh])
+        self._cbar = heat_colorbar(fig, self.heat_lims, self.overlay_label, cax=cax)
+        cax.tick_params(colors='white'); cax.yaxis.label.set_color('white'); self._cbar.outline.set_edgecolor('white')
+
+def _png_size(png:bytes)->tuple: return int.from_bytes(png[16:20], 'big'), int.from_bytes(png[20:24], 'big')
 
 @patch
 def render(self:VolumeViewer):
-    "Redraw the panels for the current state and put the PNG into `self.image`"
+    "Redraw the panels for the current state, put the PNG into `self.image` and size the widget to the PNG's pixels"
     if getattr(self, '_hold', False): return
     if self._fig is None: self._build_figure()
     cmap, alpha, pct = self.cmap_w.value, self.alpha_w.value, self.window_w.value
@@ -432,18 +542,22 @@ def render(self:VolumeViewer):
         ov = self.overlays[k]
         self._over[k].set_visible(o is not None and alpha > 0)
         if o is not None: self._over[k].set_data(_overlay_rgba(o, ov[1], ov[2])); self._over[k].set_alpha(alpha)
-        n = self.volumes[k].shape[PLANES[self.plane]]
-        self._titles[k].set_text(f"{self.titles[k]}   {self.plane} {'—' if i is None else i}/{n-1}")
+        self._titles[k].set_text(self._title_text(k))
+        self._notes[k].set_visible(i is None)
+    if self._cbar is not None: self._cbar.ax.set_visible(alpha > 0)
     self._fig.canvas.draw()
     self._rgba = np.asarray(self._fig.canvas.buffer_rgba()).copy()
     from PIL import Image as PILImage
     buf = io.BytesIO(); PILImage.fromarray(self._rgba).save(buf, format='png', compress_level=1)
     self.image.value = buf.getvalue()
-    rows = ''.join(f"<tr><td><b>{t}</b></td><td>{'×'.join(map(str, v.shape))}</td><td>{'×'.join(f'{z:g}' for z in v.spacing)} mm</td>"
-                   f"<td>{'—' if i is None else i}</td><td>{w(*pct)[0]:.4g} … {w(*pct)[1]:.4g}</td></tr>"
-                   for t, v, i, w in zip(self.titles, self.volumes, self.slice_indices, self.windows))
+    width = f"{_png_size(self.image.value)[0]}px"     # shown at its own pixel size, never stretched by the browser
+    if self.image.layout.width != width: self.image.layout.width = width
+    ax_ = PLANES[self.plane]
+    rows = ''.join(f"<tr><td><b>{t}</b></td><td>{'×'.join(map(str, v.shape))}</td><td>{' × '.join(f'{z:.3g}' for z in v.spacing)} mm</td>"
+                   f"<td>{'outside' if i is None else f'{i+1}/{v.shape[ax_]}'}</td><td>{w(*pct)[0]:.4g} … {w(*pct)[1]:.4g}</td><td>{note}</td></tr>"
+                   for t, v, i, w, note in zip(self.titles, self.volumes, self.slice_indices, self.windows, self.notes))
     self.info.value = (f"<table style='font-size:12px'><tr><th></th><th>shape (RAS)</th><th>spacing</th><th>slice</th>"
-                       f"<th>window</th></tr>{rows}</table>")
+                       f"<th>window</th><th></th></tr>{rows}</table>")
 
 @patch
 def rgba(self:VolumeViewer)->np.ndarray:
@@ -457,12 +571,50 @@ def snapshot(self:VolumeViewer):
     return IPyImage(data=self.image.value, format='png')
 
 # %% ../nbs/12_viewer.ipynb #980bbbb9
-SIDECAR_FIELDS = {'description': ('SeriesDescription', 'ProtocolName', 'description'),
-                  'TR': ('RepetitionTime', 'TR', 'tr'), 'TE': ('EchoTime', 'TE', 'te'),
-                  'flip': ('FlipAngle', 'flip'), 'slice thickness': ('SliceThickness', 'thickness'),
-                  'slices': ('NumberOfSlices',), 'orientation': ('Orientation',),
-                  'scanner': ('ManufacturersModelName', 'Manufacturer'), 'field (T)': ('MagneticFieldStrength',),
-                  'acquired': ('AcquisitionMonth', 'AcquisitionDateTime', 'AcquisitionDate')} # shown name -> keys tried in order
+def _num(v)->float|None:
+    try: return float(v)
+    except (TypeError, ValueError): return None
+
+def _sig(x:float)->str:
+    "3 significant digits without an exponent, whole numbers above 100: 474, 11.1, 2.46, 3500"
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+def _ms(v, most_s:float)->str:
+    "A BIDS time (seconds) in milliseconds; a value that cannot be seconds is shown as stored, flagged"
+    x = _num(v)
+    if x is None: return str(v)
+    return f"{v} (too large for seconds: check the sidecar)" if x > most_s else f"{_sig(x*1000)} ms"
+
+def _mm(v)->str:
+    vals = v if isinstance(v, (list, tuple)) else [v]
+    xs = [_num(x) for x in vals]
+    return str(v) if None in xs else ' × '.join(_sig(x) for x in xs) + ' mm'
+
+def _date(v)->str:
+    "YYYYMM, YYYYMMDD or an ISO date-time as a date (and time to the minute)"
+    s = str(v); d = re.sub(r'\D', '', s)
+    if len(d) == 6: return f"{d[:4]}-{d[4:6]}"
+    if len(d) == 8: return f"{d[:4]}-{d[4:6]}-{d[6:8]}"
+    if len(d) >= 12: return f"{d[:4]}-{d[4:6]}-{d[6:8]} {d[8:10]}:{d[10:12]}"
+    return s
+
+def _first(meta:dict, *keys): return next((meta[k] for k in keys if meta.get(k) not in (None, '', [])), None)
+
+SIDECAR_FIELDS = { # shown name -> meta -> text (None: not in this sidecar)
+    'description': lambda m: _first(m, 'SeriesDescription', 'ProtocolName'),
+    'TR': lambda m: None if (v := _first(m, 'RepetitionTime')) is None else _ms(v, 100),
+    'TE': lambda m: None if (v := _first(m, 'EchoTime')) is None else _ms(v, 10),
+    'TI': lambda m: None if (v := _first(m, 'InversionTime')) is None else _ms(v, 100),
+    'flip angle': lambda m: None if (v := _first(m, 'FlipAngle')) is None else (f"{_num(v):.0f}°" if _num(v) is not None else str(v)),
+    'slice thickness': lambda m: None if (v := _first(m, 'SliceThickness')) is None else _mm(v),
+    'slice spacing': lambda m: None if (v := _first(m, 'SpacingBetweenSlices')) is None else _mm(v),
+    'pixel spacing': lambda m: None if (v := _first(m, 'PixelSpacing')) is None else _mm(v),
+    'slices': lambda m: _first(m, 'NumberOfSlices'),
+    'orientation': lambda m: _first(m, 'Orientation'),
+    'scanner': lambda m: ' '.join(str(m[k]) for k in ('Manufacturer', 'ManufacturersModelName') if m.get(k)) or None,
+    'field': lambda m: None if (v := _first(m, 'MagneticFieldStrength')) is None else (f"{_sig(_num(v))} T" if _num(v) is not None else str(v)),
+    'acquired': lambda m: None if (v := _first(m, 'AcquisitionDateTime', 'AcquisitionDate', 'AcquisitionMonth')) is None else _date(v),
+}
 
 def read_sidecar(nii:str|Path, # a `.nii.gz` or `.nii` path
                 )->dict:       # the sidecar's fields, `{}` when there is none
@@ -473,13 +625,10 @@ def read_sidecar(nii:str|Path, # a `.nii.gz` or `.nii` path
     except ValueError as e: raise ValueError(f"{js}: is not valid JSON ({e}); re-run the conversion to rewrite it") from e
 
 def sidecar_summary(meta:dict, # a sidecar as `read_sidecar` returns it
-                   )->dict:    # short name -> value
-    "The fields of `SIDECAR_FIELDS` found in `meta`, under their short names"
-    out = {}
-    for k, keys in SIDECAR_FIELDS.items():
-        v = next((meta[c] for c in keys if meta.get(c) not in (None, '')), None)
-        if v is not None: out[k] = v
-    return out
+                   )->dict:    # shown name -> text with units
+    "The fields of `SIDECAR_FIELDS` found in `meta`, as a radiologist reads them (ms, °, mm, dates)"
+    out = {k: f(meta) for k, f in SIDECAR_FIELDS.items()}
+    return {k: str(v) for k, v in out.items() if v is not None}
 
 def list_converted(root:str|Path,      # converted dataset root
                    t1_dir:str='T1',    # T1 folder name under each class
@@ -533,19 +682,23 @@ def row(self:DatasetBrowser):
 
 @patch
 def _pair(self:DatasetBrowser)->tuple:
+    "The subject's volumes and their panel titles ('T1', 'T2': the file names are in the sidecar table)"
     r = self.row
     vols = [(p, m) for p, m in ((r.t1, 'T1'), (r.t2, 'T2')) if p is not None]
-    return [p for p,_ in vols], [f"{m} {Path(p).name.split('.')[0]}" for p, m in vols]
+    return [p for p,_ in vols], [m for _, m in vols]
 
 @patch
 def _show_sidecars(self:DatasetBrowser):
     r = self.row
-    self.sidecars = {m: sidecar_summary(read_sidecar(p)) if p is not None else None for p, m in ((r.t1, 'T1'), (r.t2, 'T2'))}
+    files = {m: p for p, m in ((r.t1, 'T1'), (r.t2, 'T2'))}
+    self.sidecars = {m: sidecar_summary(read_sidecar(p)) if p is not None else None for m, p in files.items()}
     keys = list(dict.fromkeys(k for s in self.sidecars.values() if s for k in s))
     cell = lambda m, k: '<i>missing</i>' if self.sidecars[m] is None else self.sidecars[m].get(k, '—')
-    rows = ''.join(f"<tr><td><b>{k}</b></td><td>{cell('T1', k)}</td><td>{cell('T2', k)}</td></tr>" for k in keys)
-    note = '' if keys else '<i>no sidecar fields found</i>'
-    self.sidecar_w.value = (f"<b>{r['class']} / {r.subject}</b> {note}<table style='font-size:12px'>"
+    name = lambda m: '<i>missing</i>' if files[m] is None else Path(files[m]).name.replace('.nii.gz', '').replace('.nii', '')
+    rows = f"<tr><td><b>file</b></td><td>{name('T1')}</td><td>{name('T2')}</td></tr>"
+    rows += ''.join(f"<tr><td><b>{k}</b></td><td>{cell('T1', k)}</td><td>{cell('T2', k)}</td></tr>" for k in keys)
+    note = '' if keys else ' <i>no sidecar fields found</i>'
+    self.sidecar_w.value = (f"<b>{r['class']} / {r.subject}</b>{note}<table style='font-size:12px'>"
                             f"<tr><th></th><th>T1</th><th>T2</th></tr>{rows}</table>")
 
 @patch
@@ -589,12 +742,12 @@ class BatchBrowser(widgets.VBox):
         C = self.xb.shape[1]
         ch = list(titles or (['T1','T2'] if C == 2 else [f'ch{c}' for c in range(C)]))
         self.channel_titles = ch + ([f'{t} aug' for t in ch] if self.xb_aug is not None else [])
-        self.item_w = widgets.IntSlider(0, 0, len(self.xb)-1, description='item')
+        self.item_w = widgets.IntSlider(1, 1, len(self.xb), description='item')   # counted from 1, like the slices
         self.label_w = widgets.HTML()
         self.viewer = VolumeViewer(*self._volumes(0), titles=self.channel_titles, overlay=self._overlay(0), **viewer_kwargs)
         self._show_label()
         super().__init__([widgets.HBox([self.item_w, self.label_w]), self.viewer])
-        self.item_w.observe(lambda c: self.show_item(c['new']), 'value')
+        self.item_w.observe(lambda c: self.show_item(c['new'] - 1), 'value')
 
     @classmethod
     def from_dls(cls, dls,          # fastai `DataLoaders` (or a single `DataLoader`)
@@ -636,16 +789,21 @@ def label(self:BatchBrowser, i:int, # item index
     if y.ndim == 1 and self.vocab is not None and len(y) == len(self.vocab): return str(self.vocab[int(y.argmax())])
     return str(y.tolist())
 
-@patch
-def _show_label(self:BatchBrowser):
-    i = self.item_w.value
-    self.label_w.value = f"item {i} of {len(self.xb)}" + (f" — <b>{self.label(i)}</b>" if self.yb is not None else '')
+@patch(as_prop=True)
+def item(self:BatchBrowser)->int:
+    "The 0-based index of the item shown (the slider shows it counted from 1)"
+    return self.item_w.value - 1
 
 @patch
-def show_item(self:BatchBrowser, i:int, # item index
+def _show_label(self:BatchBrowser):
+    i = self.item
+    self.label_w.value = f"item {i+1}/{len(self.xb)}" + (f" — <b>{self.label(i)}</b>" if self.yb is not None else '')
+
+@patch
+def show_item(self:BatchBrowser, i:int, # 0-based item index
              ):
-    "Show item `i` of the batch (as moving the item slider does), keeping plane, slice and window"
+    "Show item `i` of the batch (as moving the item slider to `i+1` does), keeping plane, slice and window"
     if not 0 <= i < len(self.xb): raise IndexError(f"item {i} is outside 0..{len(self.xb)-1} of the batch")
-    if self.item_w.value != i: self.item_w.value = i; return   # the observer comes back here
+    if self.item != i: self.item_w.value = i + 1; return   # the observer comes back here
     self.viewer.set_volumes(*self._volumes(i), titles=self.channel_titles, overlay=self._overlay(i))
     self._show_label()
