@@ -364,6 +364,47 @@ def _aug(aug):
 # %% ../nbs/10_study.ipynb #2dda72ae
 def _run_dir(out, variant, fold)->Path: return Path(out)/'runs'/variant/f'fold{fold}'
 
+def _lock_now(f)->bool|None:
+    "Lock open file `f` for this process without waiting: True; False when another process holds it; None when the file system cannot lock"
+    import errno
+    try:
+        if os.name == 'nt':
+            import msvcrt; f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl; fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as e:
+        return False if e.errno in (errno.EAGAIN, errno.EACCES, getattr(errno, 'EDEADLOCK', errno.EDEADLK)) else None
+
+def _claim(run:Path)->tuple:
+    "Claim `run` for this process by locking its `.running` file: (the open file, None), or (None, who holds it)"
+    import socket
+    run.mkdir(parents=True, exist_ok=True); lock = run/'.running'
+    for _ in range(5):
+        f = open(lock, 'a+')
+        got = _lock_now(f)
+        if got is False:
+            try: f.seek(0); other = json.loads(f.read() or '{}')
+            except (OSError, ValueError): other = {}
+            f.close()
+            who = (f"pid {other.get('pid')} on {other.get('host')}, since {other.get('since')}" if other else 'its details unreadable')
+            return None, f"being trained by another process ({who})"
+        if os.name != 'nt':            # the holder may have finished and removed the file between our open and our lock
+            try: same = os.path.samestat(os.fstat(f.fileno()), os.stat(lock))
+            except FileNotFoundError: same = False
+            if not same: f.close(); continue
+        f.seek(0); f.truncate()
+        f.write(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(), since=time.strftime('%Y-%m-%d %H:%M')))); f.flush()
+        return f, None
+    return None, f"could not claim the run folder (its {lock.name} keeps changing)"
+
+def _release(f, lock:Path):
+    "Remove the `.running` file and drop its lock (POSIX: remove first, so no one locks a file about to vanish)"
+    if os.name != 'nt': lock.unlink(missing_ok=True); f.close()
+    else:
+        f.close()
+        with contextlib.suppress(OSError): lock.unlink(missing_ok=True)
+
 def _finish(run:Path, info:dict)->dict:
     tmp = run/'study_run.json.tmp'; tmp.write_text(json.dumps(info, indent=1)); os.replace(tmp, run/'study_run.json')
     return info
@@ -382,11 +423,19 @@ def train_variant_fold(df:pd.DataFrame,    # subject table (rows in any order)
                        keep_checkpoints:bool=False, # keep `models/last.pth` after the run
                        **learner_kwargs,   # passed to `osteo_learner` via `train_run` (e.g. `head`, `norm`)
                       )->dict:             # the run's `study_run.json` (+ `skipped`)
-    "Train `variant` on every fold but `fold` and predict `fold`; a run that finished before is skipped"
-    import copy, torch
-    from spine_osteo.learner import train_run
+    "Train `variant` on every fold but `fold` and predict `fold`; a run that finished, or that another process is training, is skipped"
     run = _run_dir(out, variant, fold)
     if (run/'study_run.json').exists(): return {**json.loads((run/'study_run.json').read_text()), 'skipped': True}
+    held, busy = _claim(run)
+    if busy: return dict(variant=variant, fold=int(fold), skipped=True, busy=busy)
+    try:
+        if (run/'study_run.json').exists(): return {**json.loads((run/'study_run.json').read_text()), 'skipped': True}  # finished meanwhile
+        return _train_claimed(df, folds, variant, fold, out, run, size, bs, epochs, lr, seed, aug, keep_checkpoints, **learner_kwargs)
+    finally: _release(held, run/'.running')
+
+def _train_claimed(df, folds, variant, fold, out, run, size, bs, epochs, lr, seed, aug, keep_checkpoints, **learner_kwargs):
+    import copy, torch
+    from spine_osteo.learner import train_run
     held = set(folds.subject[folds.fold == fold])
     valid_idx = [i for i, s in enumerate(df.subject.astype(str)) if s in held]
     resumed = (run/'models'/'last.json').exists()
@@ -507,7 +556,7 @@ def run_study(data,                        # converted dataset root (`<class>/{T
         for f in range(folds):
             i = train_variant_fold(df, fold_table, v, f, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, aug=aug,
                                    keep_checkpoints=keep_checkpoints, **learner_kwargs)
-            say(f"  {v:<9} fold {f+1}/{folds}: " + ('finished before, skipped' if i['skipped'] else
+            say(f"  {v:<9} fold {f+1}/{folds}: " + (f"{i['busy']}, skipped" if i.get('busy') else 'finished before, skipped' if i['skipped'] else
                 f"{i['n_train']} training, {i['n_valid']} held-out subjects, balanced accuracy {i['balanced_accuracy']:.3f} "
                 f"({i['seconds']/60:.1f} min{', resumed' if i['resumed'] else ''})"))
     oof, missing = collect_oof(out, fold_table, names)
