@@ -21,7 +21,7 @@ __all__ = ['BINARY_TASKS', 'VARIANTS', 'study_folds', 'load_folds', 'auc_placeme
            'expected_calibration_error', 'apply_temperature', 'fit_temperature', 'binary_task', 'youden_point',
            'study_metrics', 'intensity_features', 'baseline_features', 'fit_baseline', 'train_variant_fold',
            'baseline_fold', 'collect_oof', 'run_study', 'plot_study_roc', 'plot_reliability', 'study_report',
-           'study_cli']
+           'interim_report', 'study_cli']
 
 # %% ../nbs/10_study.ipynb #aa4c77db
 def study_folds(df:pd.DataFrame, # subject table `subject,t1,t2,label` (from `find_subjects`)
@@ -691,7 +691,7 @@ def study_report(out:str|Path,            # study folder (with `study.json`, `fo
         boot[v] = pd.DataFrame([{**study_metrics(P[v][i], targs[i], vocab, sub(i)), 'ece_scaled': expected_calibration_error(scaled[i], targs[i], n_bins)}
                                 for i in idx], columns=names)
         fm = pd.DataFrame([{**study_metrics(P[v][fold_of == f], targs[fold_of == f], vocab, sub(fold_of == f)),
-                            'ece_scaled': expected_calibration_error(scaled[fold_of == f], targs[fold_of == f], n_bins)} for f in range(k)])
+                            'ece_scaled': expected_calibration_error(scaled[fold_of == f], targs[fold_of == f], n_bins)} for f in np.unique(fold_of)])
         per_fold[v] = fm
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', RuntimeWarning)                       # all-nan columns give nan intervals
@@ -808,7 +808,49 @@ def _report_markdown(settings, folds, variants, metrics, comparisons, calibratio
           "![ROC curves of every variant](roc.png)", "", "![Reliability diagram](reliability.png)", ""]
     return '\n'.join(L)
 
-# %% ../nbs/10_study.ipynb #60e0f287
+# %% ../nbs/10_study.ipynb #406e23e1
+def interim_report(out:str|Path,            # study folder
+                   variants:list|str=None,   # variants to report (default: every variant with a finished run, baseline included)
+                   dest:str|Path=None,       # folder of the interim report (default `out/interim`)
+                   **kwargs,                 # passed to `study_report` (`reference`, `n_boot`, `seed`, ...)
+                  )->dict:                   # `study_report`'s dict + `folds` (the folds reported) and `dest`
+    "A report on the folds that every chosen variant has finished so far, written to its own folder"
+    out = Path(out); dest = Path(dest) if dest is not None else out/'interim'
+    for f in ('study.json', 'folds.csv'):
+        if not (out/f).exists(): raise FileNotFoundError(f"{out/f}: not found; is {out} a study folder made by run_study / spine-osteo-study?")
+    folds = pd.read_csv(out/'folds.csv', dtype={'subject': str, 'label': str})
+    runs = _read_runs(out)
+    done = {v: set(g.fold.astype(int)) for v, g in runs.groupby('variant')} if len(runs) else {}
+    if variants is None: variants = list(done)
+    variants = [v.strip() for v in variants.split(',')] if isinstance(variants, str) else list(variants)
+    if not variants: raise ValueError(f"{out/'runs'}: no finished run yet; nothing to report")
+    if unknown := [v for v in variants if v not in done]: raise ValueError(f"{out/'runs'}: no finished run of {unknown}; finished: {sorted(done)}")
+    common = sorted(set.intersection(*(done[v] for v in variants)))
+    all_folds = sorted(int(f) for f in folds.fold.unique())
+    if len(common) < 2:
+        raise ValueError(f"{out}: {variants} have finished {len(common)} fold(s) in common ({[f+1 for f in common]}); an interim report "
+                         "needs two (a fold's thresholds are fitted on the others): wait, or leave the slowest variant out of `variants`")
+    sub = folds[folds.fold.isin(common)].reset_index(drop=True)
+    oof, missing = collect_oof(out, sub, variants)
+    assert not missing, missing                       # every variant finished every common fold: checked above
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(out/'study.json', dest/'study.json')
+    _write_csv(sub, dest/'folds.csv'); _write_csv(oof, dest/'oof_predictions.csv')
+    _write_csv(runs[runs.variant.isin(variants) & runs.fold.isin(common)], dest/'runs.csv')
+    rep = study_report(dest, **kwargs)
+    left = [f for f in all_folds if f not in common]
+    later = {v: sorted(f + 1 for f in set(all_folds) - done[v]) for v in variants if set(all_folds) - done[v]}
+    started = sorted(set(done) - set(variants))
+    note = (f"**Interim report**: folds {', '.join(str(f+1) for f in common)} of {len(all_folds)} ({len(sub)} of {len(folds)} subjects), "
+            f"the folds that {', '.join(variants)} have all finished; every variant is reported on the same subjects. "
+            + (f"Left out: fold{'s' if len(left) > 1 else ''} {', '.join(str(f+1) for f in left)} (not finished: "
+               + '; '.join(f"{v} fold{'s' if len(fs) > 1 else ''} {', '.join(map(str, fs))}" for v, fs in later.items()) + "). " if left else '')
+            + (f"Not in this report: {', '.join(started)} (fewer folds finished). " if started else ''))
+    md = rep['markdown'].replace('# Study report\n', f'# Study report (interim)\n\n{note}\n', 1)
+    (dest/'report.md').write_text(md)
+    return {**rep, 'markdown': md, 'folds': common, 'dest': dest}
+
+# %% ../nbs/10_study.ipynb #4fe73ff3
 @call_parse
 def study_cli(root:str,                 # converted dataset root `<class>/{T1,T2}/<subject>/*.nii.gz`, or a subject table CSV
               folds:int=5,              # subject-level folds, stratified by class
@@ -826,9 +868,13 @@ def study_cli(root:str,                 # converted dataset root `<class>/{T1,T2
               reference:str='attention',# the variant the others are compared with
               n_boot:int=2000,          # bootstrap resamples of the report
               report_only:bool=False,   # rebuild the report from the finished runs in OUT; train nothing
+              interim:bool=False,       # with --report-only: a report on the folds every started variant has finished, in OUT/interim
              ):
     "Cross-validated study of the fused model, its ablations and a baseline on shared subject-level folds; writes OUT/report.md"
     try:
+        if interim and not report_only: raise ValueError("--interim goes with --report-only")
+        if report_only and interim:
+            r = interim_report(out, reference=reference, n_boot=n_boot, seed=seed); print(f"report: {r['dest']/'report.md'}"); return r
         if report_only: return study_report(out, reference=reference, n_boot=n_boot, seed=seed)
         if aug not in ('spatial', 'default', 'none'): raise ValueError(f"--aug {aug}: use spatial, default or none")
         res = run_study(root, out, folds=folds, variants=variants, baseline=baseline, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed,
