@@ -823,6 +823,7 @@ def interim_report(out:str|Path,            # study folder
     done = {v: set(g.fold.astype(int)) for v, g in runs.groupby('variant')} if len(runs) else {}
     if variants is None: variants = list(done)
     variants = [v.strip() for v in variants.split(',')] if isinstance(variants, str) else list(variants)
+    order = ['baseline', *VARIANTS]; variants = sorted(variants, key=lambda v: (order.index(v) if v in order else len(order), v))
     if not variants: raise ValueError(f"{out/'runs'}: no finished run yet; nothing to report")
     if unknown := [v for v in variants if v not in done]: raise ValueError(f"{out/'runs'}: no finished run of {unknown}; finished: {sorted(done)}")
     common = sorted(set.intersection(*(done[v] for v in variants)))
