@@ -91,7 +91,9 @@ def main():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from spine_osteo.test_utils import shared_data
     skip = ('dicom2nifti',) if a.skip_dicom2nifti else ()
-    sets = [('dcm_qa_decubitus/In', shared_data('dicom', 'dcm_qa_decubitus', 'In'))]
+    decub = shared_data('dicom', 'dcm_qa_decubitus', 'In')
+    if decub is None: print("../shared/data not found: the decubitus set is skipped (set SPINE_OSTEO_SHARED to its folder)", flush=True)
+    sets = [('dcm_qa_decubitus/In', decub)] if decub is not None else []
     with tempfile.TemporaryDirectory(prefix='bench_cohort_') as tmp:
         if a.n_subjects:
             from spine_osteo.synth import make_cohort

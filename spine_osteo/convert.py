@@ -6,177 +6,392 @@ Docs: https://spine-osteo.github.io/spine_osteo/convert.html.md"""
 
 # %% ../nbs/03_convert.ipynb #28fe7fc9
 from __future__ import annotations
-import os, re, json, gzip, hashlib
+import os, re, sys, json, gzip, bisect, hashlib, secrets, warnings, contextlib
+from multiprocessing import get_context
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import nibabel as nib
 import pydicom
+from fastcore.parallel import ProcessPoolExecutor
 from fastcore.script import call_parse
-from .labels import read_labels
-from .dicom import scan_dicom, assess_series, load_volume, _map, _label, _safe_key
+from .labels import read_labels, subject_key, LabelsWarning
+from .synth import step_progress, can_redraw, die_with_parent
+from .dicom import scan_dicom, assess_series, load_volume
 
 # %% auto #0
-__all__ = ['volume_name', 'sidecar', 'write_series', 'pseudonym', 'convert_dicom', 'summarize', 'convert_cli']
+__all__ = ['MANIFEST', 'LOCK', 'REPORT', 'dest_path', 'volume_name', 'pseudonym', 'sidecar', 'write_series', 'OutputFolder',
+           'summarize', 'convert_dicom', 'convert_cli']
+
+# %% ../nbs/03_convert.ipynb #a3e1c0d1
+def dest_path(root:str|Path, # the output folder
+              *parts,        # path parts below it (strings or paths)
+             )->Path:        # the resolved path, inside `root`
+    "`root/parts…` resolved; an error when it would leave `root` (an absolute part, `..`, or a symbolic link pointing out)"
+    top = Path(root).resolve()
+    p = top.joinpath(*map(str, parts)).resolve()
+    if p != top and top not in p.parents:
+        rel = '/'.join(map(str, parts))
+        raise ValueError(f"{root}: the output path {rel!r} resolves outside the output folder ({p}); refusing to write or delete there")
+    return p
 
 # %% ../nbs/03_convert.ipynb #db3856f6
 def volume_name(cls:str,          # 'T1' or 'T2'
                 g:pd.DataFrame,   # rows of the volume
+                dated:bool=True,  # put the acquisition month and time of day in the name (False when pseudonymized)
                )->str:            # file name
-    "`<cls>_<n>slices_<yyyymm>_<hhmmss>.nii.gz` from the acquisition date and time"
+    "`<cls>_<n>slices_<yyyymm>_<hhmmss>.nii.gz` from the acquisition date and time, or `<cls>_<n>slices.nii.gz`"
+    if not dated: return f"{cls}_{len(g)}slices.nii.gz"
     r = g.iloc[0]
     d = re.sub(r'\D', '', r['date'] or '')[:6].ljust(6, '0')
     t = re.sub(r'\D', '', (r['time'] or '').split('.')[0])[:6].ljust(6, '0')
     return f"{cls}_{len(g)}slices_{d}_{t}.nii.gz"
-
-def _gzip(data:bytes)->bytes:
-    "gzip `data` fast: ISA-L (`isal`, about 7x faster) when installed, else zlib level 1 (nibabel's default)"
-    try:
-        from isal import igzip
-        return igzip.compress(data, 1)
-    except ImportError: return gzip.compress(data, 1, mtime=0)
-
-def _fingerprint(g:pd.DataFrame)->str:
-    "Hash of the source files' names, sizes and modification times"
-    h = hashlib.sha256()
-    for p in sorted(set(g.path)):
-        st = os.stat(p); h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:24]
-
-def sidecar(g:pd.DataFrame, # rows of the volume
-            cls:str,        # 'T1' or 'T2'
-            chk:dict,       # result of `check_series` (step, orientation)
-           )->dict:         # JSON-ready acquisition parameters
-    "JSON sidecar: acquisition parameters only, nothing that identifies the patient"
-    r = g.iloc[0]; f = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-    sec = lambda ms: None if f(ms) is None else round(float(ms)/1000, 8)   # BIDS (and dcm2niix) store times in seconds
-    return dict(Modality=r['modality'] or 'MR', Class=cls, Manufacturer=r['manufacturer'], ManufacturersModelName=r['model'],
-        MagneticFieldStrength=f(r['field_strength']), RepetitionTime=sec(r['tr']), EchoTime=sec(r['te']),
-        InversionTime=sec(r['ti']), FlipAngle=f(r['flip']), SeriesDescription=r['description'], ProtocolName=r['protocol'],
-        SequenceName=r['sequence'], ScanningSequence=r['scanning_sequence'], SequenceVariant=r['sequence_variant'],
-        MRAcquisitionType=r['mr_acq_type'], ImageType=list(r['image_type']), SeriesNumber=f(r['series_number']),
-        PixelSpacing=list(r['pixel_spacing']), SliceThickness=f(r['thickness']), SpacingBetweenSlices=f(r['spacing_between']),
-        SliceStep=chk.get('step'), NumberOfSlices=len(g), Orientation=chk.get('orientation'),
-        AcquisitionMonth=re.sub(r'\D', '', r['date'] or '')[:6], ConversionSoftware=f'spine_osteo.dicom (pydicom {pydicom.__version__}, nibabel {nib.__version__})',
-        SourceFingerprint=_fingerprint(g))
-
-def _atomic(path:Path, write):
-    "Call `write(tmp_path)` then rename the temporary file to `path`"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try: write(tmp); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-def write_series(g:pd.DataFrame, # rows of the chosen volume
-                 dest:Path,      # folder to write into (`<out>/<class>/T1/<subject>`)
-                 cls:str,        # 'T1' or 'T2'
-                 chk:dict,       # result of `check_series`
-                )->tuple:        # (path, 'written' or 'up to date')
-    "Write one volume and its sidecar atomically, unless an up-to-date copy is already there"
-    dest = Path(dest); name = volume_name(cls, g); path = dest/name; js = path.with_name(name[:-7] + '.json')
-    meta = sidecar(g, cls, chk)
-    for tmp in dest.glob(f".{cls}_*.tmp-*"): tmp.unlink()   # left by an interrupted run
-    if path.exists() and js.exists():
-        try:
-            if json.loads(js.read_text()).get('SourceFingerprint') == meta['SourceFingerprint']: return path, 'up to date'
-        except Exception: pass
-    dest.mkdir(parents=True, exist_ok=True)
-    for old in dest.glob(f"{cls}_*"):   # an earlier choice for this subject and class
-        if old.name not in (path.name, js.name): old.unlink()
-    img = load_volume(g)
-    img.header['pixdim'][4] = (g.tr.iloc[0] or 0)/1000 if g.tr.iloc[0] and not np.isnan(g.tr.iloc[0]) else 0
-    img.header['descrip'] = f"{cls} {meta['SeriesDescription']}"[:79].encode('ascii', 'replace')
-    if js.exists(): js.unlink()   # the sidecar marks a complete volume: remove it before replacing the volume
-    data = _gzip(img.to_bytes()); del img
-    _atomic(path, lambda t: t.write_bytes(data))
-    _atomic(js, lambda t: t.write_text(json.dumps(meta, indent=1)))
-    return path, 'written'
 
 # %% ../nbs/03_convert.ipynb #af4a6773
 def pseudonym(key:str,        # subject key (folder name or PatientID)
               salt:str|None,  # secret salt; None keeps `key`
              )->str:          # the key to use in outputs
     "`key` itself, or `sub-<12 hex>` from a salted SHA-256 when `salt` is given"
-    return key if not salt else 'sub-' + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:12]
+    if salt is None: return key
+    if not str(salt).strip(): raise ValueError("pseudonymize: the salt is empty; pass a secret phrase (kept out of the output), or no --pseudonymize")
+    return 'sub-' + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:12]
 
-# %% ../nbs/03_convert.ipynb #2cececcf
+# %% ../nbs/03_convert.ipynb #57ffb94f
+def _fingerprint(g:pd.DataFrame, salt:str|None=None)->str:
+    "Hash of the source files' names, sizes and modification times (keyed by the salt when pseudonymized)"
+    h = hashlib.sha256(b'' if salt is None else f"{salt}\x00".encode())
+    for p in sorted(set(g.path)):
+        st = os.stat(p); h.update(os.fsencode(p) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())   # fsencode: a Latin-1 name is bytes, not UTF-8
+    return h.hexdigest()[:24]
+
+def sidecar(g:pd.DataFrame,       # rows of the volume
+            cls:str,              # 'T1' or 'T2'
+            chk:dict,             # result of `check_series` (step, orientation)
+            salt:str|None=None,   # pseudonymization salt: no dates, no free text
+           )->dict:               # JSON-ready acquisition parameters
+    "JSON sidecar: acquisition parameters only; nothing that identifies the patient, and with `salt` no date and no free text"
+    r = g.iloc[0]; f = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v
+    sec = lambda ms: None if f(ms) is None else round(float(ms)/1000, 8)   # BIDS (and dcm2niix) store times in seconds
+    derived = f"{cls} {chk.get('orientation') or 'unknown'}"
+    meta = dict(Modality=r['modality'] or 'MR', Class=cls, Manufacturer=r['manufacturer'], ManufacturersModelName=r['model'],
+        MagneticFieldStrength=f(r['field_strength']), RepetitionTime=sec(r['tr']), EchoTime=sec(r['te']),
+        InversionTime=sec(r['ti']), FlipAngle=f(r['flip']),
+        SeriesDescription=r['description'] if salt is None else derived, ProtocolName=r['protocol'] if salt is None else derived,
+        SequenceName=r['sequence'], ScanningSequence=r['scanning_sequence'], SequenceVariant=r['sequence_variant'],
+        MRAcquisitionType=r['mr_acq_type'], ImageType=list(r['image_type']), SeriesNumber=f(r['series_number']),
+        PixelSpacing=list(r['pixel_spacing']), SliceThickness=f(r['thickness']), SpacingBetweenSlices=f(r['spacing_between']),
+        SliceStep=chk.get('step'), NumberOfSlices=len(g), Orientation=chk.get('orientation'))
+    if salt is None: meta['AcquisitionMonth'] = re.sub(r'\D', '', r['date'] or '')[:6]
+    meta.update(ConversionSoftware=f'spine_osteo.convert (pydicom {pydicom.__version__}, nibabel {nib.__version__})',
+                Pseudonymized=salt is not None, SourceFingerprint=_fingerprint(g, salt))
+    return meta
+
+# %% ../nbs/03_convert.ipynb #9b130ed8
+def _gzip(data:bytes)->bytes:
+    "gzip `data` fast: ISA-L (`isal`, about 7x faster) when installed, else zlib level 1 (nibabel's default); no name or time in the header"
+    try: from isal import igzip
+    except ImportError: return gzip.compress(data, 1, mtime=0)
+    return igzip.compress(data, 1, mtime=0)
+
+def _atomic(path:Path, write):
+    "Call `write(tmp)` on a temporary file of this process next to `path`, then rename it to `path`; only that temporary file is ever removed"
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    try: write(tmp); os.replace(tmp, path)
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+def write_series(g:pd.DataFrame,        # rows of the chosen volume
+                 dest:str|Path,         # folder to write into (`<root>/<label>/<T1|T2>/<subject>`)
+                 cls:str,               # 'T1' or 'T2'
+                 chk:dict,              # result of `check_series` (step, orientation)
+                 root:str|Path|None=None, # the output folder no path may leave (default: `dest`)
+                 owned=(),              # paths (relative to `root`, posix) the converter wrote before and may replace
+                 salt:str|None=None,    # pseudonymization salt: no dates or free text in the name, header or sidecar
+                )->tuple:               # (path, 'written' or 'up to date')
+    "Write one volume and its sidecar atomically inside `root`, unless an up-to-date copy is there; never replace a file not in `owned`"
+    root = Path(dest if root is None else root)
+    dest = dest_path(root, os.path.relpath(Path(dest).resolve(), Path(root).resolve()) if Path(dest).is_absolute() else dest)
+    name = volume_name(cls, g, dated=salt is None)
+    path, js = dest_path(root, dest/name), dest_path(root, dest/(name[:-7] + '.json'))
+    meta = sidecar(g, cls, chk, salt)
+    if path.exists() and js.exists():
+        try:
+            if json.loads(js.read_text()).get('SourceFingerprint') == meta['SourceFingerprint']: return path, 'up to date'
+        except (OSError, ValueError): pass
+    top = Path(root).resolve()
+    for p in (path, js):
+        if (p.exists() or p.is_symlink()) and p.relative_to(top).as_posix() not in set(owned):
+            raise FileExistsError(f"{p.relative_to(top).as_posix()} exists in the output folder and was not written by spine-osteo-convert; move it away to convert this series")
+    dest.mkdir(parents=True, exist_ok=True)
+    img = load_volume(g)
+    tr = g.tr.iloc[0]
+    img.header['pixdim'][4] = tr/1000 if tr is not None and np.isfinite(tr) and tr > 0 else 0
+    img.header['descrip'] = (f"{cls} {meta['SeriesDescription']}" if salt is None else meta['SeriesDescription'])[:79].encode('ascii', 'replace')
+    if js.exists(): js.unlink()   # the sidecar marks a complete volume: remove it before replacing the volume
+    data = _gzip(img.to_bytes()); del img
+    _atomic(path, lambda t: t.write_bytes(data))
+    _atomic(js, lambda t: t.write_text(json.dumps(meta, indent=1)))
+    return path, 'written'
+
+# %% ../nbs/03_convert.ipynb #8c658868
+MANIFEST, LOCK, REPORT = '.spine_osteo_manifest.json', '.spine_osteo.lock', 'conversion_report.csv'
+
+def _salt_check(salt:str|None, nonce:str|None=None)->str|None:
+    "A slow, one-way check value of the salt (PBKDF2-SHA256, 200,000 rounds, keyed by the folder's random `nonce`) so two runs can tell whether they used the same one"
+    if salt is None: return None
+    return hashlib.pbkdf2_hmac('sha256', salt.encode(), b'spine_osteo output folder' + bytes.fromhex(nonce or ''), 200_000).hex()[:16]
+
+_HELD = set()   # lock file descriptors this process holds: a forked child closes its copies at once
+
+def _close_held_locks():
+    "After a fork, in the child: close the inherited lock descriptors (the parent's lock stays), so a worker that outlives a killed run cannot keep DST locked"
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError): os.close(fd)
+    _HELD.clear()
+
+if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=_close_held_locks)
+
+def _lock(fd:int)->bool:
+    "Try to take an exclusive, non-blocking lock on the open file `fd` (True: taken)"
+    try:
+        import fcntl
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); return True
+        except BlockingIOError: return False
+    except ImportError:   # Windows
+        import msvcrt
+        try: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1); return True
+        except OSError: return False
+
+class OutputFolder:
+    "The output folder of one conversion: refuses a foreign or mixed folder, locks it, and keeps the manifest of the files the converter wrote"
+    def __init__(self, root:str|Path,        # the output folder
+                 salt:str|None=None,          # pseudonymization salt of this run (None: plain)
+                ):
+        self.root, self.salt, self.files, self._fd, self._created, self._fresh = Path(root), salt, {}, None, False, False
+        self._nonce = secrets.token_hex(16) if salt is not None else None   # a new folder's; `check` takes an existing folder's
+        self._salt_check = _salt_check(salt, self._nonce)
+        self.check()
+
+    def check(self):
+        "Read the manifest, or refuse a folder that is a file, holds someone else's files, or was converted with another salt"
+        r = self.root
+        if r.exists() and not r.is_dir(): raise NotADirectoryError(f"{r}: exists and is not a folder; pass a new or empty folder for the output")
+        m = r/MANIFEST
+        if not m.exists():
+            if r.is_dir() and any(p.name not in (LOCK, '.DS_Store', 'Thumbs.db') for p in r.iterdir()):
+                raise FileExistsError(f"{r}: the output folder is not empty and was not written by spine-osteo-convert (no {MANIFEST}); choose a new or empty folder")
+            self.files = {}; return
+        try:
+            man = json.loads(m.read_text())
+            files, pseudo, check, nonce = dict(man['files']), bool(man['pseudonymized']), man.get('salt_check'), man.get('salt_nonce')
+            if self.salt is not None and pseudo and nonce != self._nonce: self._nonce, self._salt_check = nonce, _salt_check(self.salt, nonce)   # no nonce: a folder of format 1 before it
+        except (OSError, ValueError, KeyError, TypeError): raise ValueError(f"{m}: the manifest is damaged; convert into a new folder") from None
+        if files and pseudo != (self.salt is not None):
+            was, now = ('with', 'without') if pseudo else ('without', 'with')
+            raise ValueError(f"{r}: was converted {was} --pseudonymize; converting {now} it into the same folder would give patients a second copy under another key; use a new output folder")
+        if files and pseudo and check != self._salt_check:
+            raise ValueError(f"{r}: was converted with a different --pseudonymize salt; mixing salts would give patients a second copy under another key; use the same salt or a new output folder")
+        self.files = {str(k): str(v) for k, v in files.items()}
+
+    def __enter__(self):
+        "Create the folder if needed, take its lock (or fail at once), check it again under the lock and write its manifest"
+        self._created, self._fresh = not self.root.exists(), not (self.root/MANIFEST).exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root/LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _lock(fd):
+            os.close(fd)
+            raise BlockingIOError(f"{self.root}: another spine-osteo-convert is writing to this folder now ({LOCK} is locked); wait for it to finish or choose another output folder")
+        self._fd = fd; _HELD.add(fd)
+        try:
+            self.check()
+            self._remove_stale_temporaries()
+            self.save()
+        except BaseException: self._release(); raise
+        return self
+
+    def _release(self):
+        if self._fd is not None: _HELD.discard(self._fd); os.close(self._fd); self._fd = None   # closing the file releases the lock
+
+    def __exit__(self, typ, *exc):
+        if typ is not None and self._fresh and not self.files:   # a first run that failed before writing leaves no trace
+            for n in (MANIFEST, LOCK):
+                with contextlib.suppress(OSError): (self.root/n).unlink()
+            self._release()
+            if self._created:
+                with contextlib.suppress(OSError): self.root.rmdir()
+        self._release()
+
+    def _remove_stale_temporaries(self):
+        "Remove temporary files an interrupted run left next to the files of the manifest (under the lock no other run writes)"
+        names = [*self.files, MANIFEST, REPORT]
+        for rel in names:
+            p = dest_path(self.root, rel)
+            if p.parent.is_dir():
+                for t in p.parent.glob(f".{p.name}.tmp-*"): t.unlink()
+
+    @property
+    def owned(self)->set:
+        "Relative paths of the files the converter wrote here before"
+        return set(self.files)
+
+    def plan(self, files:dict):
+        "Add the files this run is about to write (relative path -> subject) to the manifest, before writing them"
+        def free(k):
+            try: p = dest_path(self.root, k)
+            except ValueError: return False   # it would be refused when written: never list it
+            return not (p.exists() or p.is_symlink())
+        new = {k: v for k, v in files.items() if k not in self.files and free(k)}
+        if new: self.files.update(new); self.save()
+
+    def finish(self, kept:dict)->list:
+        "Remove the files of the manifest this run did not write or keep (stale copies), and record what is kept"
+        top = self.root.resolve(); removed = []
+        for rel in sorted(set(self.files) - set(kept)):
+            p = dest_path(self.root, rel)
+            if p.exists() or p.is_symlink(): p.unlink(); removed.append(rel)
+            for d in [q for q in p.parents if top in q.parents]:   # prune folders the removal left empty, up to the root
+                try: d.rmdir()
+                except OSError: break
+        self.files = dict(kept); self.save()
+        return removed
+
+    def save(self):
+        "Write the manifest atomically"
+        man = dict(written_by='spine_osteo.convert', format=1, pseudonymized=self.salt is not None, salt_check=self._salt_check,
+                   **({'salt_nonce': self._nonce} if self._nonce else {}),
+                   files=dict(sorted(self.files.items())))
+        _atomic(dest_path(self.root, MANIFEST), lambda t: t.write_text(json.dumps(man, indent=1)))
+
+# %% ../nbs/03_convert.ipynb #637ea35a
+_ABS_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\]+[/\\])+[^\s'\",;)]*")
+
+def _cite_files(text:str, paths, src:Path, dest:Path)->str:
+    "`text` on one line (at most 300 characters), each of `paths` cited by its file name, other paths under SRC or DST or elsewhere shortened"
+    for p in sorted(set(map(str, paths)), key=len, reverse=True): text = text.replace(p, Path(p).name)
+    for root, tag in ((dest, 'DST'), (src, 'SRC')):
+        for form in sorted({str(root), str(root.resolve())}, key=len, reverse=True):
+            text = re.sub(re.escape(form) + r"(?![^/\\\s'\",;:)])", tag, text)   # the folder itself, not a longer name that starts with it
+    text = re.sub(r"SRC[/\\][^\s'\",;)]*", lambda m: re.split(r'[/\\]', m.group())[-1], text)   # a file of the export: its name only
+    text = re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", '<object>', _ABS_PATH.sub('<path>', text))
+    text = ' '.join(text.split())   # one line
+    return text if len(text) <= 300 else text[:299] + '…'
+
 def _write_task(task):
-    "Process-pool task: write one chosen volume, or say why it failed"
-    g, dest, cls, chk = task
-    try: p, st = write_series(g, dest, cls, chk); return str(p), st
-    except Exception as e: return None, f'write failed: {e}'
+    "Process-pool task: write one chosen volume, or say why it failed (files cited by name, never by path)"
+    g, dest, cls, chk, root, owned, salt, src = task
+    try: p, st = write_series(g, dest, cls, chk, root, owned, salt); return str(p), st
+    except (ValueError, OSError, RuntimeError, MemoryError, nib.spatialimages.HeaderDataError, nib.filebasedimages.ImageFileError) as e:   # a bug still raises
+        return None, 'write failed: ' + _cite_files(f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e), g.path, Path(src), Path(root))
 
-def _check_paths(src:Path, dest:Path):
-    "Refuse an output folder inside the input folder"
-    s, d = src.resolve(), dest.resolve()
-    if d == s or s in d.parents:
-        raise ValueError(f"{dest}: the output folder is inside the input folder {src}; choose a folder outside it (inputs are never modified)")
+def _write_all(tasks:list, workers:int|None, progress:bool)->list:
+    "Run the write tasks over a process pool (forked: workers see the rows already read), with progress"
+    n = min(workers or os.cpu_count() or 1, len(tasks))
+    with ProcessPoolExecutor(n if n > 1 else 0, mp_context=get_context('fork') if os.name == 'posix' else None,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as ex:   # a killed run leaves no worker writing on
+        return list(step_progress(ex.map(_write_task, tasks), len(tasks), 'volumes', progress))
 
-# %% ../nbs/03_convert.ipynb #41118780
-_REPORT_COLS = ['subject', 'series', 'class', 'n_files', 'orientation', 'decision', 'reason', 'label', 'series_number',
-                'description', 'class_reason', 'conflict', 'n_slices', 'step', 'output']
+# %% ../nbs/03_convert.ipynb #84efeb46
+_TEXT_COLS, _TOKEN = ('reason', 'class_reason'), re.compile(r"[^\s'\"(),;]+")
 
-def convert_dicom(src:str|Path,                  # root of the DICOM export (one folder per subject by default)
-                  dest:str|Path,                 # output root (not inside `src`)
-                  labels:str|Path|pd.DataFrame|None=None, # CSV with `subject,class` or `subject,t_score`
-                  subject_from:str='folder',     # 'folder' or 'patient_id'
-                  workers:int|None=None,         # processes (None: all cores)
-                  pseudonymize:str|None=None,    # salt: replace subject keys by salted hashes
-                  dry_run:bool=False,            # report only, write nothing
-                  wanted:tuple=('T1','T2'),      # classes to write
-                  require_sagittal:bool=True,    # only sagittal stacks qualify (False: sagittal preferred)
-                  progress:bool=True,            # progress bars
-                  verbose:bool=True,             # print the summary
-                 )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
-    "Convert the best T1 and T2 of every subject under `src` to NIfTI in `dest/<class>/<T1|T2>/<subject>/`"
+def _source_names(hdr:pd.DataFrame, src:Path, subject_from:str)->dict:
+    "subject key -> the source names it came from (top-level folder names or PatientIDs)"
+    if subject_from == 'patient_id': raw = hdr.patient_id.fillna('')
+    else: raw = [(rel[0] if len(rel) > 1 else src.name) for rel in (Path(p).relative_to(src).parts for p in hdr.path)]
+    return pd.Series(list(raw), index=hdr.index).groupby(hdr.subject).agg(lambda x: sorted(set(x))).to_dict()
+
+def _label_of(s:str, names:list, lab:dict)->str:
+    "The class of subject key `s`: looked up by the keys of its source names and by `s` itself, else 'unlabelled'"
+    found = [lab[k] for k in [*map(subject_key, names), s] if k in lab]
+    return found[0] if found else 'unlabelled'
+
+_PATIENT_KEY = re.compile(r"\bpt-([0-9a-f]{6,})\b")   # `dicom`'s patient keys: unsalted hashes of PatientID, name and birth date
+
+def _pseudonymize_text(vols:pd.DataFrame, grp:pd.DataFrame, names:dict, salt:str|None=None)->pd.DataFrame:
+    "The report's text with series descriptions and protocols replaced by the derived class and plane, file names by their place in the series, and source names by the pseudonym"
+    vols = vols.copy(); rows = dict(tuple(grp.groupby('subject', sort=False)))
+    for s, idx in vols.groupby('_orig').groups.items():
+        v, g = vols.loc[idx], rows[s]
+        derived = dict(zip(v._sid, v.cls + ' ' + v.orientation.fillna('unknown')))
+        quoted, files = [], {}
+        for sid, gg in g.groupby('series', sort=False):
+            for col in ('description', 'protocol'):   # `select_series` quotes a rival series as: series 3 'description'
+                if gg[col].iloc[0]: quoted.append((re.compile(rf"(series [-\d.e+]+) '{re.escape(gg[col].iloc[0])}'"), rf"\1 '{derived.get(sid, 'series')}'"))
+            ps = sorted(set(gg.path))
+            files[sid] = {Path(p).name: f"file {k}/{len(ps)}" for k, p in enumerate(ps, 1)}
+        names_ = sorted({n for n in [*names.get(s, []), s] if len(n) >= 3}, key=len, reverse=True)
+        def clean(t:str, sid:str)->str:
+            for pat, rep in quoted: t = pat.sub(rep, t)
+            t = _TOKEN.sub(lambda m: files.get(sid, {}).get(m.group(), m.group()), t)   # the row's own series' files
+            for n in names_: t = re.sub(rf"(?<!\w){re.escape(n)}(?!\w)", v.subject.iloc[0], t)
+            if salt is not None:   # the same in every export: a linkable identifier; keyed by the salt it tells patients apart here only
+                t = _PATIENT_KEY.sub(lambda m: 'pt-' + hashlib.sha256(f"{salt}\x00{m.group(1)}".encode()).hexdigest()[:8], t)
+            return t
+        for c in _TEXT_COLS: vols.loc[idx, c] = [clean(t, sid) for t, sid in zip(vols.loc[idx, c], vols.loc[idx, '_sid'])]
+        vols.loc[idx, 'description'] = [derived[sid] for sid in vols.loc[idx, '_sid']]
+    return vols
+
+# %% ../nbs/03_convert.ipynb #f70ca8ea
+def _check_args(src:str|Path, dest:str|Path, subject_from:str, workers, pseudonymize, wanted):
+    "Refuse bad arguments before anything is read: one clear message each"
+    for what, p in (('input', src), ('output', dest)):   # Path('') would be the current folder
+        if not str(p).strip(): raise ValueError(f"the {what} folder is empty (''); pass the path of the {'folder that holds the DICOM export' if what == 'input' else 'output folder'}")
     src, dest = Path(src), Path(dest)
-    _check_paths(src, dest)
-    hdr, skipped = scan_dicom(src, subject_from, workers, progress)
-    if len(hdr) == 0:
-        if verbose: print(f"{src}: no DICOM images found (skipped: {skipped})")
-        return pd.DataFrame(columns=_REPORT_COLS)
-    grp, vols = assess_series(hdr, wanted, require_sagittal)
-    lab = read_labels(labels)
-    vols['label'] = vols.subject.map(lambda s: lab.get(s, 'unlabelled'))
-    named = {h for hs in hdr.pn_hash for h in hs}
-    n_named = sum(hashlib.sha256(s.lower().encode()).hexdigest()[:16] in named for s in vols.subject.unique())
-    vols['_sid'], vols['_orig'] = vols.series, vols.subject
-    vols['subject'] = vols.subject.map(lambda s: pseudonym(s, pseudonymize))
-    if pseudonymize: vols['series'] = vols.series.map(lambda s: pseudonym(s, pseudonymize).replace('sub-', 'ser-'))
-    vols['output'] = ''
-    by_id = {k: g for k, g in grp.groupby(['subject', 'series'], sort=False)}
-    def task(i):
-        r = vols.loc[i]
-        return (by_id[(r._orig, r._sid)], dest/r.label/r.cls/r.subject, r.cls, dict(step=r.step, orientation=r.orientation))
-    todo = [] if dry_run else list(vols.index[vols.decision == 'selected'])
-    while todo:   # a volume whose pixels fail to decode is rejected and its runner-up written instead
-        res, nxt = _map(_write_task, [task(i) for i in todo], workers, progress, comment='volumes'), []
-        for i, (p, st) in zip(todo, res):
-            if p is not None:
-                vols.at[i, 'output'] = Path(p).relative_to(dest).as_posix(); vols.at[i, 'reason'] += f' ({st})'; continue
-            r = vols.loc[i]; vols.at[i, 'decision'], vols.at[i, 'reason'] = 'rejected', st
-            alt = vols[(vols.subject == r.subject) & (vols.cls == r.cls) & (vols.decision == 'not selected') & vols['rank'].notna()]
-            if len(alt):
-                j = alt.sort_values('rank').index[0]; nxt.append(j)
-                vols.at[j, 'decision'], vols.at[j, 'reason'] = 'selected', f"best {r.cls} after {_label(r)} failed"
-        todo = nxt
-    if pseudonymize:   # reasons may quote file names below the original subject folder
-        vols['reason'] = [r.replace(o, n) for r, o, n in zip(vols.reason, vols._orig, vols.subject)]
-    rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
-    if not dry_run:
-        dest.mkdir(parents=True, exist_ok=True)
-        _atomic(dest/'conversion_report.csv', lambda t: rep.to_csv(t, index=False))
-    if verbose: print(('\n' if progress else '') + summarize(rep, skipped, n_named, pseudonymize, wanted, dry_run))
-    return rep
+    if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' (one top-level folder per subject) or 'patient_id'")
+    if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 1): raise ValueError(f"workers={workers!r}: use a whole number ≥ 1, or leave it out for all cores")
+    if pseudonymize is not None and not str(pseudonymize).strip(): raise ValueError("--pseudonymize: the salt is empty; pass a secret phrase (it never enters the output), or leave --pseudonymize out")
+    if not wanted or any(not isinstance(c, str) or not re.fullmatch(r'[A-Za-z0-9]+', c) for c in wanted): raise ValueError(f"wanted={wanted!r}: give class names such as ('T1', 'T2')")
+    if not src.exists(): raise FileNotFoundError(f"{src}: input folder not found; pass the folder that holds the DICOM export")
+    if not src.is_dir(): raise NotADirectoryError(f"{src}: is a file; pass the folder that holds the DICOM export")
+    if dest.is_symlink() and not dest.exists(): raise FileNotFoundError(f"{dest}: is a symbolic link to a missing folder ({os.readlink(dest)}); create that folder, or pass another output folder")
+    if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"{dest}: exists and is not a folder; pass a new or empty folder for the output")
+    s, d = src.resolve(), dest.resolve()
+    if d == s or s in d.parents: raise ValueError(f"{dest}: the output folder is inside the input folder {src}; choose a folder outside it (inputs are never modified)")
+    if d in s.parents: raise ValueError(f"{src}: the input folder is inside the output folder {dest}; choose an output folder outside the export")
 
+# %% ../nbs/03_convert.ipynb #66a03398
+def _foreign_files(dest:Path, ours:list)->list:
+    "Files that the converter did not write, in the subject folders where it wrote or removed files"
+    top, ours = dest.resolve(), set(ours); out = []
+    for d in sorted({dest_path(dest, k).parent for k in ours}):
+        if d.is_dir(): out += [p.relative_to(top).as_posix() for p in sorted(d.iterdir()) if p.is_file() and not p.name.startswith('.') and p.relative_to(top).as_posix() not in ours]
+    return out
+
+def _unread_links(src:Path, paths)->list:
+    "Folders under `src` that are symbolic links of which no file was read (the header scan does not follow links), relative to `src`"
+    links = [Path(top)/d for top, dirs, _ in os.walk(src) for d in dirs if (Path(top)/d).is_symlink()]
+    read = sorted(map(str, paths)); out = []
+    for l in links:
+        pre = str(l) + os.sep; k = bisect.bisect_left(read, pre)
+        if not (k < len(read) and read[k].startswith(pre)): out.append(l.relative_to(src).as_posix())
+    return sorted(out)
+
+def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int, unread:list=())->list:
+    "Lines after the summary: what was removed, left alone or not read, labels without images, and what the outputs identify"
+    notes = []
+    if unread: notes.append(f"warning: {len(unread)} folder(s) under the input are symbolic links that were not read" + ('' if salt is not None else f" (e.g. {unread[0]})")
+                            + "; their files are not converted: pass the real folders, or copy them into the input")
+    if removed: notes.append(f"removed {len(removed)} file(s) that an earlier conversion wrote here and this one no longer selects (a changed label or series, or a subject no longer in the input)")
+    if foreign: notes.append(f"left alone: {len(foreign)} file(s) beside the outputs that the converter did not write (e.g. {foreign[0]}); a subject with two T1 or T2 files is refused by the data loaders")
+    keys = set(names) | {subject_key(n) for ns in names.values() for n in ns}
+    missing = sorted(set(lab) - keys)
+    if missing: notes.append(f"{len(missing)} subject(s) of the labels file have no images in the input" + ('' if salt is not None else f" (e.g. {', '.join(missing[:3])})"))
+    unz = {k.lstrip('0'): k for k in keys}
+    zeros = [(m, unz[m.lstrip('0')]) for m in missing if m.lstrip('0') in unz and m.lstrip('0')]   # '7' in the labels, folder '007'
+    if zeros: notes.append(f"{len(zeros)} of them and a subject of the input differ only in leading zeros" + ('' if salt is not None else f" (e.g. {zeros[0][0]!r} and {zeros[0][1]!r})")
+                           + "; did a spreadsheet drop the zeros? Write the subjects as text")
+    if salt is None:
+        if n_named: notes.append(f"warning: {n_named} subject folder name(s) equal the patient's name; use --pseudonymize SALT to keep names out of the output")
+        notes.append("note: without --pseudonymize the outputs keep the export's identifiers and dates: subject names (folder names or PatientIDs), "
+                     "series descriptions, and the acquisition month and time in file names and sidecars")
+    return notes
+
+# %% ../nbs/03_convert.ipynb #ae99e7d6
 def summarize(rep:pd.DataFrame,          # conversion report
               skipped:dict|None=None,    # counts of skipped files by reason
-              n_named:int=0,             # subjects whose key equals their PatientName
-              pseudonymize=None,         # the salt, when keys were pseudonymized
               wanted=('T1','T2'),        # classes that make a complete subject
               dry_run=False,             # whether nothing was written
              )->str:                     # the summary text
-    "A short text summary of a conversion report"
+    "A short text summary of a conversion report: counts, and why each incomplete subject is incomplete"
     subs = sorted(rep.subject.unique()); lines = []
     sel = rep[rep.decision == 'selected']
     ok = [s for s in subs if set(wanted) <= set(sel[sel.subject == s]['class'])]
@@ -191,21 +406,122 @@ def summarize(rep:pd.DataFrame,          # conversion report
             lines.append(f"  {s}: no {c} ({why})")
     if 'label' in rep and (rep.label == 'unlabelled').any() and (rep.label != 'unlabelled').any():
         lines.append(f"{rep[rep.label == 'unlabelled'].subject.nunique()} subject(s) have no label and go to unlabelled/")
-    if n_named and not pseudonymize:
-        lines.append(f"warning: {n_named} subject folder name(s) equal the patient's name; use --pseudonymize SALT to keep names out of the output")
     return '\n'.join(lines)
+
+# %% ../nbs/03_convert.ipynb #41118780
+_REPORT_COLS = ['subject', 'series', 'class', 'n_files', 'orientation', 'decision', 'reason', 'label', 'series_number',
+                'description', 'class_reason', 'conflict', 'n_slices', 'step', 'output']
+
+def _series_ref(r)->str:
+    "A volume named by its series number only (no free text)"
+    n = r.get('series_number')
+    return 'a series without number' if n is None or n != n else f"series {n:g}"
+
+def convert_dicom(src:str|Path,                  # root of the DICOM export (one folder per subject by default)
+                  dest:str|Path,                 # output folder: new, empty, or written by an earlier conversion
+                  labels:str|Path|pd.DataFrame|None=None, # CSV with `subject,class` or `subject,t_score`
+                  subject_from:str='folder',     # 'folder' or 'patient_id'
+                  workers:int|None=None,         # processes (None: all cores)
+                  pseudonymize:str|None=None,    # salt: pseudonymous keys, no dates, no free text (see above)
+                  dry_run:bool=False,            # report only, write nothing
+                  wanted:tuple=('T1','T2'),      # classes to write
+                  require_sagittal:bool=True,    # only sagittal stacks qualify (False: sagittal preferred)
+                  progress:bool=True,            # progress (a bar in a terminal, lines in a log)
+                  verbose:bool=True,             # print the summary
+                 )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
+    "Convert the best T1 and T2 of every subject under `src` to NIfTI in `dest/<class>/<T1|T2>/<subject>/`"
+    _check_args(src, dest, subject_from, workers, pseudonymize, wanted)
+    src, dest, salt = Path(src), Path(dest), pseudonymize
+    lab = read_labels(labels, name_subjects=salt is None)
+    out, removed = OutputFolder(dest, salt), []
+    with (contextlib.nullcontext(out) if dry_run else out):
+        if progress and not can_redraw(): print(f"headers: reading every file under the input folder", flush=True)
+        hdr, skipped = scan_dicom(src, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
+        if len(hdr) == 0:
+            why = ', '.join(f"{v} {k.replace('_', '-')}" for k, v in sorted(skipped.items())) or 'the folder holds no files'
+            raise ValueError(f"{src}: no DICOM images found ({why}); pass the folder that holds the DICOM export")
+        grp, vols = assess_series(hdr, wanted, require_sagittal)
+        names = _source_names(hdr, src, subject_from)
+        vols['label'] = [_label_of(s, names.get(s, []), lab) for s in vols.subject]
+        merged = {s: n for s, n in names.items() if len(n) > 1}
+        for s, n in merged.items():   # two folders or PatientIDs that became one key: never pair their series
+            m = vols.subject == s
+            vols.loc[m, 'decision'] = 'rejected'
+            vols.loc[m, 'reason'] = (f"{len(n)} different source names become this subject key; rename them so they differ in a letter or digit"
+                                     + ('' if salt else f" ({', '.join(map(repr, n))})"))
+        if salt is None:   # keys that differ only in case would share one folder on Windows, macOS and most shared drives
+            folded = {}
+            for s in vols.subject.unique(): folded.setdefault(s.casefold(), []).append(s)
+            for ss in (sorted(v) for v in folded.values() if len(v) > 1):
+                m = vols.subject.isin(ss); vols.loc[m, 'decision'] = 'rejected'
+                vols.loc[m, 'reason'] = (f"subject keys {' and '.join(map(repr, ss))} differ only in letter case: on Windows, macOS and most shared drives "
+                                         "they would be one folder; rename one (or use --pseudonymize)")
+        pn = {h for hs in hdr.pn_hash for h in hs}
+        n_named = sum(hashlib.sha256(s.lower().encode()).hexdigest()[:16] in pn for s in vols.subject.unique())
+        vols['_sid'], vols['_orig'] = vols.series, vols.subject
+        vols['subject'] = [pseudonym(s, salt) for s in vols.subject]
+        if salt is not None: vols['series'] = [pseudonym(s, salt).replace('sub-', 'ser-') for s in vols.series]
+        vols['output'] = ''
+        by_id = {k: g for k, g in grp.groupby(['subject', 'series'], sort=False)}
+        owned, kept = out.owned, {}
+        def target(i):
+            r = vols.loc[i]; g = by_id[(r._orig, r._sid)]; folder = f"{r.label}/{r.cls}/{r.subject}"
+            name = volume_name(r.cls, g, dated=salt is None)
+            return g, folder, {f"{folder}/{name}": r.subject, f"{folder}/{name[:-7]}.json": r.subject}
+        todo = [] if dry_run else list(vols.index[vols.decision == 'selected'])
+        while todo:   # a volume whose pixels fail to decode is rejected and its runner-up written instead
+            plans = {i: target(i) for i in todo}
+            out.plan({k: v for _, _, f in plans.values() for k, v in f.items()})
+            tasks = [(g, folder, vols.at[i, 'cls'], dict(step=vols.at[i, 'step'], orientation=vols.at[i, 'orientation']),
+                      dest, owned, salt, src) for i, (g, folder, _) in plans.items()]
+            res, nxt = _write_all(tasks, workers, progress), []
+            for i, (p, st) in zip(todo, res):
+                if p is not None:
+                    vols.at[i, 'output'] = Path(p).relative_to(dest.resolve()).as_posix(); vols.at[i, 'reason'] += f' ({st})'
+                    kept.update(plans[i][2]); continue
+                r = vols.loc[i]; vols.at[i, 'decision'], vols.at[i, 'reason'] = 'rejected', st
+                alt = vols[(vols.subject == r.subject) & (vols.cls == r.cls) & (vols.decision == 'not selected') & vols['rank'].notna()]
+                if len(alt):
+                    j = alt.sort_values('rank').index[0]; nxt.append(j)
+                    vols.at[j, 'decision'], vols.at[j, 'reason'] = 'selected', f"best {r.cls} after {_series_ref(r)} failed"
+            todo = nxt
+        if not dry_run: removed = out.finish(kept)
+        if salt is not None: vols = _pseudonymize_text(vols, grp, names, salt)
+        vols['reason'] = [_cite_files(t, (), src, dest) for t in vols.reason]   # one line, no path, whatever a reason quotes
+        rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
+        if not dry_run: _atomic(dest_path(dest, REPORT), lambda t: rep.to_csv(t, index=False))
+    if verbose:
+        notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named, _unread_links(src, hdr.path))
+        print(('\n' if progress else '') + '\n'.join([summarize(rep, skipped, wanted, dry_run)] + notes))
+    return rep
 
 # %% ../nbs/03_convert.ipynb #699c0006
 @call_parse
 def convert_cli(src:str,                # root of the DICOM export
-                dest:str,               # output root (not inside SRC)
+                dest:str,               # output folder: new, empty, or written by an earlier spine-osteo-convert
                 labels:str=None,        # CSV with subject,class or subject,t_score
                 subject_from:str='folder', # 'folder' (top-level folder) or 'patient_id'
                 workers:int=None,       # processes (default: all cores)
-                pseudonymize:str=None,  # salt: replace subject keys by salted hashes
+                pseudonymize:str=None,  # secret salt: pseudonymous subject keys, no dates, no free text in the outputs
+                salt_file:str=None,     # a file holding the salt instead (keeps it out of `ps` and the shell history)
                 dry_run:bool=False,     # report what would be done, write nothing
                 any_orientation:bool=False, # let a non-sagittal T1/T2 be chosen when no sagittal one is valid
                ):
     "Convert the best sagittal T1 and T2 of every subject in a DICOM export to NIfTI, filed by class"
-    convert_dicom(src, dest, labels=labels, subject_from=subject_from, workers=workers, pseudonymize=pseudonymize, dry_run=dry_run,
-                  require_sagittal=not any_orientation)
+    if salt_file is not None:
+        if pseudonymize is not None: raise SystemExit("spine-osteo-convert: give the salt once: --pseudonymize SALT or --salt-file FILE, not both")
+        try: pseudonymize = Path(salt_file).read_text(encoding='utf-8').rstrip('\r\n')
+        except (OSError, UnicodeDecodeError) as e: raise SystemExit(f"spine-osteo-convert: {salt_file}: cannot read the salt file ({getattr(e, 'strerror', None) or e}); pass a text file holding the secret phrase") from None
+        if not pseudonymize.strip(): raise SystemExit(f"spine-osteo-convert: {salt_file}: the salt file is empty; write a secret phrase into it")
+    if pseudonymize is not None and 0 < len(pseudonymize.strip()) < 16:
+        print(f"warning: the --pseudonymize salt is short ({len(pseudonymize.strip())} characters): whoever gets the outputs can try likely salts "
+              "and then recompute every pseudonym from the PatientIDs or folder names; use 16 or more random characters, kept secret", file=sys.stderr)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('always', LabelsWarning)
+            warnings.showwarning = lambda m, *a, **k: print(f"warning: {m}", file=sys.stderr)
+            rep = convert_dicom(src, dest, labels=labels, subject_from=subject_from, workers=workers, pseudonymize=pseudonymize,
+                                dry_run=dry_run, require_sagittal=not any_orientation)
+    except (ValueError, OSError) as e: raise SystemExit(f"spine-osteo-convert: {' '.join(str(e).split())}") from None
+    if not dry_run and not (rep.output != '').any():
+        raise SystemExit(f"spine-osteo-convert: nothing was written: no series qualified as {' or '.join(('T1', 'T2'))}; {REPORT} in DEST says why for each")

@@ -6,7 +6,9 @@ Docs: https://spine-osteo.github.io/spine_osteo/data.html.md"""
 
 # %% ../nbs/04_data.ipynb #e95b9756
 from __future__ import annotations
-import os, json, hashlib, tempfile, warnings, math
+from .labels import CLASSES                  # first: the package silences fastai's import-time warning
+import os, json, gzip, hashlib, tempfile, warnings, math, struct, zlib, collections
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np
@@ -15,21 +17,22 @@ import nibabel as nib
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-from fastcore.basics import store_attr
+from fastcore.basics import store_attr, chunked
 from fastai.torch_core import TensorBase
-from fastai.data.core import DataLoaders, get_show_batch_func, show_results
+from fastai.data.load import fa_collate
+from fastai.data.core import DataLoaders, TfmdDL, get_show_batch_func, show_results
 from fastai.data.block import TransformBlock, CategoryBlock, DataBlock
 from fastai.vision.data import get_grid
 from fasttransform import Transform, ItemTransform
 from plum import dispatch
-from .labels import CLASSES
 
 # %% auto #0
-__all__ = ['NIFTI_SUFFIXES', 'CACHE_VERSION', 'find_subjects', 'read_subject_table', 'PreprocessConfig', 'resample_volume',
-           'load_canonical', 'n4_correct', 'normalize_intensity', 'preprocess_volume', 'as_orientation',
-           'default_cache_dir', 'file_sha256', 'VolumeCache', 'PairedVolume', 'pair_tensor', 'PairLoader',
-           'PairedVolumeBlock', 'row_label', 'show_batch', 'show_results', 'stratified_subject_split', 'kfold_splits',
-           'subject_splitter', 'RandPairedSpatial3D', 'RandPairedIntensity3D', 'aug_transforms_3d', 'spine_datablock',
+__all__ = ['NIFTI_SUFFIXES', 'CACHE_VERSION', 'check_nifti', 'find_subjects', 'read_subject_table', 'PreprocessConfig',
+           'resample_volume', 'load_canonical', 'n4_correct', 'normalize_intensity', 'preprocess_volume',
+           'as_orientation', 'default_cache_dir', 'file_sha256', 'VolumeCache', 'PairedVolume', 'pair_tensor',
+           'PairLoader', 'PairedVolumeBlock', 'row_label', 'show_batch', 'show_results', 'stratified_subject_order',
+           'stratified_subject_split', 'kfold_splits', 'subject_splitter', 'RandPairedSpatial3D',
+           'RandPairedIntensity3D', 'aug_transforms_3d', 'PairToFloat', 'CachedPairDL', 'spine_datablock',
            'SpineDataLoaders']
 
 # %% ../nbs/04_data.ipynb #159a6211
@@ -50,7 +53,99 @@ def _report(problems:list, on_error:str, what:str):
 def _check_on_error(on_error):
     if on_error not in ('raise', 'skip'): raise ValueError(f"on_error={on_error!r}: use 'raise' or 'skip'")
 
+# %% ../nbs/04_data.ipynb #c5e1a0b2
+def _volume_name(src)->str:
+    if isinstance(src, (str, Path)): return str(src)
+    fn = src.get_filename() if hasattr(src, 'get_filename') else None
+    return fn or '<in-memory image>'
+
+def _is_gzip(path:Path)->bool:
+    with open(path, 'rb') as f: return f.read(2) == b'\x1f\x8b'
+
+def _gzip_size(path:Path)->int|None:
+    "Bytes of content in the gzip file `path` (every member, decompressed once and discarded), or None when the stream ends early or is damaged"
+    n, d = 0, zlib.decompressobj(31)
+    try:
+        with open(path, 'rb') as f:
+            for chunk in iter(lambda: f.read(1 << 20), b''):
+                while chunk:
+                    if d.eof:                                   # one member ended: another follows, or zero padding
+                        if not chunk.strip(b'\0'): break
+                        d = zlib.decompressobj(31)
+                    n += len(d.decompress(chunk, 1 << 24))      # at most 16 MB of output at a time
+                    chunk = d.unused_data if d.eof else d.unconsumed_tail
+    except zlib.error: return None
+    return n if d.eof else None
+
+def _check_header(img, name:str):
+    "Raise a `ValueError` naming `name` when the header of `img` does not describe one usable 3-D volume"
+    shape = tuple(int(s) for s in img.shape)
+    if len(shape) < 3 or (len(shape) > 3 and int(np.prod(shape[3:])) != 1):
+        raise ValueError(f"{name}: a {len(shape)}-D image of shape {shape}; expected one 3-D volume (split 4-D series or pick one echo first)")
+    if 0 in shape[:3]: raise ValueError(f"{name}: empty volume of shape {shape}; the file holds no voxels, convert the series again")
+    if min(shape[:3]) < 2:
+        raise ValueError(f"{name}: shape {shape[:3]} is a single slice along axis {shape.index(min(shape[:3]))}, not a 3-D volume; "
+                         "convert the whole series (a localizer or a 2-D image cannot be used)")
+    dt = np.dtype(img.get_data_dtype())
+    if dt.kind not in 'biuf': raise ValueError(f"{name}: voxel type {dt} is not grey levels (integers or floats); convert it to a grey-level volume")
+    zooms = np.asarray(img.header.get_zooms()[:3], dtype=float)
+    if not (np.isfinite(zooms).all() and (zooms > 0).all()):
+        raise ValueError(f"{name}: voxel size {tuple(round(float(z), 4) for z in zooms)} mm is not finite and positive; fix the header (pixdim) or convert the series again")
+    aff = np.asarray(img.affine if img.affine is not None else img.header.get_best_affine(), dtype=float)
+    if not np.isfinite(aff).all(): raise ValueError(f"{name}: the affine (voxel to mm) has NaN or infinite entries; fix the header (sform/qform) or convert the series again")
+    if abs(np.linalg.det(aff[:3, :3])) < 1e-9 * np.prod(zooms) or np.isnan(nib.orientations.io_orientation(aff)[:, 0]).any():
+        raise ValueError(f"{name}: singular affine {np.round(aff[:3, :3], 3).tolist()}: its voxel axes do not span 3-D space, so the "
+                         "orientation is unknown; fix the header (sform/qform) or convert the series again")
+
+def _check_complete(img, path:Path, name:str):
+    "Raise a `ValueError` when the single-file image at `path` holds fewer bytes than its header promises"
+    proxy = img.dataobj
+    if len(getattr(img, 'file_map', {})) != 1 or not hasattr(proxy, 'offset'): return   # header and voxels in two files: nothing cheap to check
+    need = int(proxy.offset) + int(np.prod(proxy.shape)) * np.dtype(proxy.dtype).itemsize
+    if _is_gzip(path):
+        with open(path, 'rb') as f: f.seek(-4, 2); isize = struct.unpack('<I', f.read(4))[0]
+        if isize == need % 2**32: return                           # the gzip trailer's length matches: complete
+        got = _gzip_size(path)
+        if got is None: raise ValueError(f"{name}: the file is truncated or damaged (its gzip stream ends early); copy or convert it again")
+    else: got = path.stat().st_size
+    if got < need: raise ValueError(f"{name}: the file is truncated: it holds {got} bytes of header and voxels where its header needs {need}; copy or convert it again")
+
+# %% ../nbs/04_data.ipynb #5d1f3c77
+def check_nifti(src:str|Path|nib.spatialimages.SpatialImage, # NIfTI path, or a nibabel image
+                what:str|None=None,  # what it is, for messages: 'T1', 'T2', ...
+               )->nib.spatialimages.SpatialImage: # the image: header read, voxels not loaded
+    "Check a NIfTI volume from its header alone: a complete file, one 3-D volume, >= 2 voxels an axis, grey levels, finite positive voxel sizes, an invertible affine"
+    label = lambda n: f"{n} ({what})" if what else str(n)
+    if src is None: raise ValueError(f"no {what or 'NIfTI'} file given; pass the path of a .nii/.nii.gz file")
+    if isinstance(src, (str, Path)):
+        p = Path(src)
+        if not p.exists(): raise ValueError(f"{label(p)}: file not found; check the path")
+        if p.is_dir(): raise ValueError(f"{label(p)}: a folder, not a NIfTI file; pass the .nii/.nii.gz file itself")
+        if p.stat().st_size == 0: raise ValueError(f"{label(p)}: the file is empty (0 bytes); copy or convert it again")
+        try: img = nib.load(str(p))
+        except Exception as e:
+            if _is_gzip(p) and _gzip_size(p) is None:
+                raise ValueError(f"{label(p)}: the file is truncated or damaged (its gzip stream ends early); copy or convert it again") from e
+            raise ValueError(f"{label(p)}: cannot be read as NIfTI ({type(e).__name__}: {e}); is it a .nii/.nii.gz file?") from e
+        _check_header(img, label(p))
+        _check_complete(img, p, label(p))
+        return img
+    if not isinstance(src, nib.spatialimages.SpatialImage):
+        raise TypeError(f"check_nifti: got a {type(src).__name__}; pass a NIfTI path or a nibabel image")
+    _check_header(src, label(_volume_name(src)))
+    return src
+
 # %% ../nbs/04_data.ipynb #8ae99301
+def _visible(p:Path)->bool: return not p.name.startswith('.')   # hidden entries (`.DS_Store`, `._x.nii.gz` AppleDouble, `.ipynb_checkpoints`) are never data
+
+def _filed_as_other(f:Path, mod:str, other:str)->str|None:
+    "Why the volume `f` in the `mod` folder is an `other` volume (its converter name or its sidecar says so), or None"
+    if f.name.startswith(other + '_'): return f"{f.name} in the {mod} folder is named as a {other}"
+    js = f.with_name(_strip_nifti(f.name) + '.json')
+    try: cls = json.loads(js.read_text()).get('Class') if js.is_file() else None
+    except (OSError, ValueError, AttributeError): cls = None
+    return f"{f.name} in the {mod} folder is a {other} (its sidecar {js.name} says so)" if cls == other else None
+
 def find_subjects(root:str|Path,          # dataset root holding one folder per class
                   classes:tuple=CLASSES,   # class folder names, in label order
                   t1_dir:str='T1',         # name of the T1 folder inside each class folder
@@ -59,14 +154,26 @@ def find_subjects(root:str|Path,          # dataset root holding one folder per 
                  )->pd.DataFrame:          # columns `subject, t1, t2, label`, one row per subject, sorted
     "Find each subject's T1 and T2 NIfTI under `root/<class>/{t1_dir,t2_dir}/<subject>/`"
     _check_on_error(on_error)
+    if isinstance(classes, str): raise TypeError(f"classes={classes!r}: pass a tuple of class folder names, e.g. ({classes!r},)")
+    for k, v in (('t1_dir', t1_dir), ('t2_dir', t2_dir)):
+        if not isinstance(v, str) or v in ('', '.', '..') or Path(v).name != v:
+            raise ValueError(f"{k}={v!r}: give the name of a folder inside each class folder, e.g. {'T1' if k == 't1_dir' else 'T2'!r}")
     root = Path(root)
     if not root.is_dir(): raise FileNotFoundError(f"{root}: dataset folder not found; expected root/<class>/{t1_dir}/<subject>/*.nii.gz")
     found, problems, bad = {}, [], set()   # found[subject] = list of (class, t1, t2)
+    lower = {c.lower(): c for c in classes}
+    for e in sorted(root.iterdir()):       # class folders with another case are refused; other folders with volumes are named
+        if not e.is_dir() or not _visible(e) or e.name in classes: continue
+        if e.name.lower() in lower:
+            problems.append(f"class folder {e.name!r} differs from the class {lower[e.name.lower()]!r} only in letter case; rename it, or its subjects are left out")
+        elif any((e/d).is_dir() for d in (t1_dir, t2_dir)):
+            n = len({s.name for d in (t1_dir, t2_dir) if (e/d).is_dir() for s in (e/d).iterdir() if _visible(s)})
+            warnings.warn(f"{root}: left out: {e.name!r} holds {n} subject(s) but is not one of the classes {list(classes)}")
     for c in classes:
         files = {}
         for mod, d in (('T1', t1_dir), ('T2', t2_dir)):
-            for e in sorted((root/c/d).glob('*')) if (root/c/d).is_dir() else []:
-                if e.is_dir(): files.setdefault(e.name, {})[mod] = sorted(f for f in e.iterdir() if _is_nifti(f))
+            for e in sorted(p for p in (root/c/d).glob('*') if _visible(p)) if (root/c/d).is_dir() else []:
+                if e.is_dir(): files.setdefault(e.name, {})[mod] = sorted(f for f in e.iterdir() if _visible(f) and _is_nifti(f))
                 elif _is_nifti(e): files.setdefault(_strip_nifti(e.name), {}).setdefault(mod, []).append(e)
         for s, mods in sorted(files.items()):
             ok = True
@@ -76,6 +183,8 @@ def find_subjects(root:str|Path,          # dataset root holding one folder per 
                     problems.append(f"{s} ({c}): no {mod} file in {root/c/d/s}; convert its {mod} series or remove the subject"); ok = False
                 elif len(fs) > 1:
                     problems.append(f"{s} ({c}): {len(fs)} {mod} files where one is expected ({', '.join(f.name for f in fs)}); keep one"); ok = False
+                elif (why := _filed_as_other(fs[0], mod, 'T2' if mod == 'T1' else 'T1')):
+                    problems.append(f"{s} ({c}): {why}; put each volume in its own folder"); ok = False
             if not ok: bad.add(s)
             first = lambda m: (mods.get(m) or [None])[0]
             found.setdefault(s, []).append((c, first('T1'), first('T2')))
@@ -90,45 +199,102 @@ def find_subjects(root:str|Path,          # dataset root holding one folder per 
     if not rows and not problems:
         raise ValueError(f"{root}: no subjects found; expected {root}/<class>/{t1_dir}/<subject>/*.nii.gz with classes {list(classes)}")
     df = pd.DataFrame(rows, columns=['subject','t1','t2','label'])
-    df.attrs['problems'] = problems
+    df.attrs.update(problems=problems, source=str(root))
     return df
 
 # %% ../nbs/04_data.ipynb #8cd4b5b3
+def _content_key(path:Path)->tuple:
+    "(uncompressed size mod 2³², CRC-32 of the uncompressed bytes) of a NIfTI file: 8 bytes read from a gzip trailer, or the whole `.nii`"
+    if _is_gzip(path):
+        with open(path, 'rb') as f: f.seek(-8, 2); crc, isize = struct.unpack('<II', f.read(8))
+        return isize, crc
+    crc = 0
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): crc = zlib.crc32(b, crc)
+    return path.stat().st_size % 2**32, crc
+
+def _content_sha(path:Path)->str:
+    "SHA-256 of a NIfTI file's uncompressed bytes (the same volume saved twice, or recompressed, has the same)"
+    h = hashlib.sha256()
+    with (gzip.open(path, 'rb') if _is_gzip(path) else open(path, 'rb')) as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+def _repeated_volumes(vols:list)->dict:
+    "For `vols` [(row, subject, 't1' or 't2', path)]: row -> why its volumes repeat another's (same file, or the same bytes once uncompressed)"
+    by_key, out = {}, {}
+    for v in vols:
+        try: by_key.setdefault(_content_key(v[3]), []).append(v)
+        except (OSError, struct.error): pass
+    for group in (g for g in by_key.values() if len(g) > 1):   # a CRC match is confirmed with SHA-256
+        by_sha = {}
+        for v in group:
+            try: by_sha.setdefault(_content_sha(v[3]), []).append(v)
+            except (OSError, EOFError, zlib.error): pass
+        for same in (g for g in by_sha.values() if len(g) > 1):
+            for i, s, m, _ in same:
+                if any(i2 == i and m2 != m for i2, _, m2, _ in same): out.setdefault(i, []).append("its T1 and T2 are the same volume")
+                others = [f"the {m2.upper()} of {s2}" for i2, s2, m2, _ in same if i2 != i]
+                if others:
+                    shown = ', '.join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else '')
+                    out.setdefault(i, []).append(f"its {m.upper()} is the same volume as {shown} (one patient must be one subject: remove the copies)")
+    out = {i: list(dict.fromkeys(w)) for i, w in out.items()}
+    return out
+
 def read_subject_table(src:str|Path|pd.DataFrame, # CSV path or DataFrame with columns subject, t1, t2, label
                        classes:tuple=CLASSES,      # allowed labels, in label order
                        root:str|Path|None=None,    # folder that relative paths start from (default: the CSV's folder, else the cwd)
                        on_error:str='raise',       # 'raise' or 'skip' (warn and leave the subject out)
+                       check_headers:bool=True,    # check every volume with `check_nifti` (header only)
                       )->pd.DataFrame:             # columns `subject, t1, t2, label` with absolute paths
-    "Validate a subject table: required columns, files that exist, known labels, each subject once"
+    "Validate a subject table: required columns, known labels, each subject once, files that exist and are usable volumes, no volume twice"
     _check_on_error(on_error)
-    name = str(src) if not isinstance(src, pd.DataFrame) else 'subject table'
+    name = str(src) if not isinstance(src, pd.DataFrame) else src.attrs.get('source', 'subject table')  # `find_subjects` notes its folder
     if isinstance(src, pd.DataFrame): df = src.reset_index(drop=True)
     else:
         src = Path(src)
         if not src.is_file(): raise FileNotFoundError(f"{src}: subject table not found")
         df = pd.read_csv(src, dtype=str)
         if root is None: root = src.parent
-    df = df.astype({c: str for c in ('subject','t1','t2') if c in df.columns})
     missing = [c for c in ('subject','t1','t2','label') if c not in df.columns]
     if missing: raise ValueError(f"{name}: missing column(s) {missing}; a subject table needs subject, t1, t2, label")
+    if len(df) == 0: raise ValueError(f"{name}: no subjects (the table has no rows); list one subject a row with subject, t1, t2, label")
+    blank = lambda v: v is None or (isinstance(v, float) and math.isnan(v)) or not str(v).strip()
+    empty = {c: df[c].map(blank).tolist() for c in ('subject', 't1', 't2')}   # before `str` turns None into 'None'
+    df = df.astype({c: str for c in ('subject','t1','t2')})
     root = Path(root) if root is not None else Path.cwd()
-    problems, keep = [], []
-    dup = df.subject.astype(str).duplicated(keep=False)
+    problems, why_of, vols = [], {}, []
+    subj = df.subject.where(~pd.Series(empty['subject'], index=df.index))
+    dup = subj.duplicated(keep=False) & subj.notna()
     for i, r in df.iterrows():
-        s = str(r.subject); why = []
+        why = why_of[i] = []
+        if empty['subject'][i]: why.append("the subject cell is empty")
         if dup[i]: why.append("listed more than once")
         if r.label not in classes: why.append(f"label {r.label!r} is not one of {list(classes)}")
         for m in ('t1','t2'):
+            if empty[m][i]: why.append(f"the {m} cell is empty; give the path of its {m.upper()} NIfTI file"); continue
             p = Path(str(r[m])); p = p if p.is_absolute() else root/p
-            if not p.is_file(): why.append(f"{m.upper()} file {p} not found")
             df.at[i, m] = str(p)
-        if why: problems.append(f"{s}: " + '; '.join(why))
-        else: keep.append(i)
+            if p.is_dir(): why.append(f"{m.upper()} path {p} is a folder; give the NIfTI file in it"); continue
+            if not p.is_file(): why.append(f"{m.upper()} file {p} not found"); continue
+            if check_headers:
+                try: check_nifti(p, m.upper())
+                except ValueError as e: why.append(str(e)); continue
+            vols.append((i, str(r.subject), m, p))
+    for i, whys in _repeated_volumes(vols).items(): why_of[i] += whys
+    keep = [i for i in df.index if not why_of[i]]
+    problems = [f"{f'row {i + 1}' if empty['subject'][i] else df.subject[i]}: " + '; '.join(why_of[i]) for i in df.index if why_of[i]]
     _report(problems, on_error, name)
+    if not keep: raise ValueError(f"{name}: none of its {len(df)} subject(s) can be used (see the warnings above); fix them or add subjects")
     return df.loc[keep, ['subject','t1','t2','label']].reset_index(drop=True)
 
 # %% ../nbs/04_data.ipynb #743c0f47
-def _triple(size)->tuple: return tuple(int(s) for s in ((size,)*3 if isinstance(size, (int, np.integer)) else size))
+def _triple(size)->tuple:
+    "`size` as three whole numbers (an int is a cube); an error for anything else"
+    t = (size,)*3 if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, (tuple, list, np.ndarray)) else None
+    if t is None or len(t) != 3 or not all(isinstance(s, (int, np.integer)) or (isinstance(s, float) and s.is_integer()) for s in t):
+        raise ValueError(f"size={size!r}: give one whole number (a cube) or three sides (D, H, W)")
+    return tuple(int(s) for s in t)
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -183,36 +349,23 @@ def resample_volume(vol:torch.Tensor,              # (D,H,W) float volume
     return _interp_axis(v, 0, size[ax], mode).movedim(0, ax).contiguous()
 
 # %% ../nbs/04_data.ipynb #2bb5b9ba
-def _volume_name(src)->str:
-    if isinstance(src, (str, Path)): return str(src)
-    fn = src.get_filename() if hasattr(src, 'get_filename') else None
-    return fn or '<in-memory image>'
-
 def load_canonical(src:str|Path|nib.Nifti1Image, # NIfTI path or nibabel image
                   )->tuple:                        # (float32 array in RAS voxel order, spacing in mm)
-    "Load a 3-D NIfTI volume reoriented to RAS canonical, checking it is usable"
-    name = _volume_name(src)
-    if isinstance(src, (str, Path)):
-        if not Path(src).is_file(): raise FileNotFoundError(f"{name}: file not found")
-        try: img = nib.load(str(src))
-        except Exception as e: raise ValueError(f"{name}: cannot be read as NIfTI ({type(e).__name__}: {e}); is it a .nii/.nii.gz file?") from e
-    else: img = src
-    shape = tuple(img.shape)
-    if len(shape) < 3 or (len(shape) > 3 and int(np.prod(shape[3:])) != 1):
-        raise ValueError(f"{name}: a {len(shape)}-D image of shape {shape}; expected one 3-D volume (split 4-D series or pick one echo first)")
-    if 0 in shape[:3]: raise ValueError(f"{name}: empty volume of shape {shape}; the file holds no voxels, reconvert the series")
-    if len(shape) > 3: img = img.slicer[(slice(None),)*3 + (0,)*(len(shape)-3)]
+    "Load a 3-D NIfTI volume reoriented to RAS canonical, checked by `check_nifti` and for finite, non-constant voxels"
+    img, name = check_nifti(src), _volume_name(src)
+    if len(img.shape) > 3: img = img.slicer[(slice(None),)*3 + (0,)*(len(img.shape)-3)]
     img = nib.as_closest_canonical(img)
     try: arr = np.ascontiguousarray(np.asarray(img.dataobj, dtype=np.float32))
-    except Exception as e: raise ValueError(f"{name}: voxel data cannot be read ({type(e).__name__}: {e}); is the file truncated?") from e
+    except Exception as e: raise ValueError(f"{name}: voxel data cannot be read ({type(e).__name__}: {e}); is the file truncated? Copy or convert it again") from e
     nbad = int(arr.size - np.isfinite(arr).sum())
-    if nbad: raise ValueError(f"{name}: {nbad} NaN/inf voxel(s); fix or reconvert the volume")
+    if nbad: raise ValueError(f"{name}: {nbad} NaN/inf voxel(s); fix or convert the volume again")
     lo, hi = float(arr.min()), float(arr.max())
     if lo == hi:
         what = 'empty (every voxel is 0)' if lo == 0 else f'constant (every voxel is {lo:g})'
-        raise ValueError(f"{name}: {what}; is it a blank or failed series? Remove or reconvert it")
+        raise ValueError(f"{name}: {what}; is it a blank or failed series? Remove it or convert it again")
     return arr, tuple(float(z) for z in img.header.get_zooms()[:3])
 
+# %% ../nbs/04_data.ipynb #7d2e4b90
 def n4_correct(arr:np.ndarray,              # 3-D float32 volume
                spacing:tuple=(1.,1.,1.),    # voxel size in mm, per axis of `arr`
                shrink:int=4,                # fit the field on the volume shrunk by this factor (never below 8 voxels an axis)
@@ -232,6 +385,7 @@ def n4_correct(arr:np.ndarray,              # 3-D float32 volume
     out = sitk.GetArrayFromImage(img / sitk.Exp(log_field)).transpose(2, 1, 0)
     return np.ascontiguousarray(out, dtype=np.float32)
 
+# %% ../nbs/04_data.ipynb #e6b2c8d4
 def normalize_intensity(vol:torch.Tensor,        # float volume
                         cfg:PreprocessConfig,    # uses `clip`, `zscore`, `foreground_zscore`
                         name:str='volume',       # file name for error messages
@@ -251,6 +405,7 @@ def normalize_intensity(vol:torch.Tensor,        # float volume
         vol = vol.sub_(m).div_(s)
     return vol
 
+# %% ../nbs/04_data.ipynb #9b1d3f5a
 def preprocess_volume(src:str|Path|nib.Nifti1Image, # NIfTI path or nibabel image
                       cfg:PreprocessConfig|None=None, # settings (default `PreprocessConfig()`)
                      )->torch.Tensor:                 # float32 (D,H,W) = `cfg.size`, axes R, A, S
@@ -274,13 +429,12 @@ def as_orientation(arr:np.ndarray,        # RAS-ordered volume
     return np.ascontiguousarray(out), aff
 
 # %% ../nbs/04_data.ipynb #426e7daf
-CACHE_VERSION = 1
-
 def default_cache_dir()->Path:
     "`$SPINE_OSTEO_CACHE`, else `$XDG_CACHE_HOME/spine_osteo`, else `~/.cache/spine_osteo`"
     if os.environ.get('SPINE_OSTEO_CACHE'): return Path(os.environ['SPINE_OSTEO_CACHE'])
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'spine_osteo'
 
+# %% ../nbs/04_data.ipynb #7e9f1a3c
 def file_sha256(path:str|Path, # file to hash
                )->str:         # hex digest of its bytes
     "SHA-256 of a file's content, read in 1 MB blocks"
@@ -288,6 +442,9 @@ def file_sha256(path:str|Path, # file to hash
     with open(path, 'rb') as f:
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
     return h.hexdigest()
+
+# %% ../nbs/04_data.ipynb #1d3e5f7b
+CACHE_VERSION = 1
 
 class VolumeCache:
     "Disk cache of preprocessed volumes (float16 `.npy`), keyed by file content and every preprocessing setting"
@@ -304,32 +461,47 @@ class VolumeCache:
     def key(self, path:str|Path, cfg:PreprocessConfig)->str:
         "Cache key of `path` preprocessed with `cfg`"
         return hashlib.sha256(f"v{CACHE_VERSION}|{self.file_hash(path)}|{cfg.key()}".encode()).hexdigest()
-    def _file(self, key:str)->Path: return self.path/key[:2]/f"{key}.npy"
-    def __call__(self, path:str|Path,               # NIfTI file
-                 cfg:PreprocessConfig|None=None,     # settings
-                )->torch.Tensor:                     # float32 (D,H,W), as `preprocess_volume` returns it
-        "Preprocessed `path`: read from the cache when there, else computed and stored"
+    def file(self, path:str|Path, cfg:PreprocessConfig)->Path:
+        "Where the preprocessed `path` is (or will be) stored"
+        key = self.key(path, cfg)
+        return self.path/key[:2]/f"{key}.npy"
+    def load(self, path:str|Path, cfg:PreprocessConfig|None=None)->tuple:
+        "(volume as stored, float16 or float32 array; True when it was read from the cache), counting nothing"
         cfg = cfg or PreprocessConfig()
         if not Path(path).is_file(): raise FileNotFoundError(f"{path}: file not found")
-        dest = self._file(self.key(path, cfg))
+        dest = self.file(path, cfg)
         if dest.is_file():
             try:
                 arr = np.load(dest)
-                self.hits += 1
-                return torch.from_numpy(arr.astype(np.float32))
+                if arr.shape == tuple(cfg.size): return arr, True   # another shape: damaged, or not ours; recompute
             except (ValueError, OSError, EOFError): pass   # unreadable (e.g. disk full earlier): recompute
-        self.misses += 1
-        vol = preprocess_volume(path, cfg)
-        arr = vol.numpy()
+        arr = preprocess_volume(path, cfg).numpy()
         arr = arr.astype(np.float16) if np.abs(arr).max() < 6e4 else arr
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.stem, suffix='.tmp')
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.stem, suffix='.tmp')
+        except OSError as e: self._cannot_write(e); return arr, False
         try:
             with os.fdopen(fd, 'wb') as f: np.save(f, arr)
             os.chmod(tmp, 0o644)                          # mkstemp makes 0600; others sharing the cache may read
             os.replace(tmp, dest)
+        except OSError as e: Path(tmp).unlink(missing_ok=True); self._cannot_write(e)   # a full disk: go on without storing
         except BaseException:
             Path(tmp).unlink(missing_ok=True); raise
+        return arr, False
+    def _cannot_write(self, e:OSError):
+        "Warn once that the cache folder cannot be written: volumes are then preprocessed again each time"
+        if getattr(self, '_warned', False): return
+        self._warned = True
+        warnings.warn(f"{self.path}: the cache folder cannot be written ({type(e).__name__}: {e.strerror or e}); volumes are preprocessed "
+                      "again every epoch; pass cache_dir= a writable folder (or cache_dir=False)")
+    def __call__(self, path:str|Path,               # NIfTI file
+                 cfg:PreprocessConfig|None=None,     # settings
+                )->torch.Tensor:                     # float32 (D,H,W), as `preprocess_volume` returns it
+        "Preprocessed `path`: read from the cache when there, else computed and stored"
+        arr, hit = self.load(path, cfg)
+        if hit: self.hits += 1
+        else: self.misses += 1
         return torch.from_numpy(arr.astype(np.float32))
     def clear(self):
         "Delete every cached volume in this cache's folder"
@@ -367,6 +539,7 @@ class PairedVolume(TensorBase):
         if title is not None: ctx.set_title(str(title))
         return ctx
 
+# %% ../nbs/04_data.ipynb #6b8daf0e
 def pair_tensor(t1_src:str|Path|nib.Nifti1Image,  # T1 NIfTI path or nibabel image
                 t2_src:str|Path|nib.Nifti1Image,  # T2 NIfTI path or nibabel image
                 cfg:PreprocessConfig|None=None,   # settings (default `PreprocessConfig()`)
@@ -386,22 +559,26 @@ class PairLoader(ItemTransform):
         self.cfg, self.cache = cfg or PreprocessConfig(), cache
     def encodes(self, row): return pair_tensor(row['t1'], row['t2'], self.cfg, self.cache)
 
+# %% ../nbs/04_data.ipynb #0fc1e24d
 def PairedVolumeBlock(cfg:PreprocessConfig|None=None, # preprocessing settings
                       cache:VolumeCache|None=None,    # disk cache; None: no cache
                      )->TransformBlock:
-    "A `TransformBlock` for T1/T2 pairs: subject row -> `PairedVolume` (2,D,H,W)"
-    return TransformBlock(type_tfms=PairLoader(cfg, cache))
+    "A `TransformBlock` for T1/T2 pairs: subject row -> `PairedVolume` (2,D,H,W), served by `CachedPairDL`"
+    return TransformBlock(type_tfms=PairLoader(cfg, cache), batch_tfms=PairToFloat(), dl_type=CachedPairDL)
 
+# %% ../nbs/04_data.ipynb #2be3046f
 def row_label(row)->str:
     "The `label` of a subject row (the DataBlock's `get_y`)"
     return row['label']
 
+# %% ../nbs/04_data.ipynb #5e163792
 @dispatch
 def show_batch(x:PairedVolume, y, samples, ctxs=None, max_n:int=6, nrows=None, ncols=None, figsize=None, **kwargs):
     "Mid-sagittal T1 | T2 of each pair in the batch, titled with its label"
     if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize)
     return get_show_batch_func(object)(x, y, samples, ctxs=ctxs, max_n=max_n, **kwargs)
 
+# %% ../nbs/04_data.ipynb #6f2748a3
 @dispatch
 def show_results(x:PairedVolume, y, samples, outs, ctxs=None, max_n:int=6, nrows=None, ncols=None, figsize=None, **kwargs):
     "Mid-sagittal T1 | T2 of each pair, titled 'label / prediction' (green when right, red when wrong)"
@@ -420,40 +597,53 @@ def _subjects(df:pd.DataFrame):
     rows = {s: np.asarray(g.indices[s]) for s in subs}
     return subs, labels, rows
 
+def _rows(subs:list, rows:dict, chosen:set)->np.ndarray:
+    "Sorted row positions of the subjects in `chosen`"
+    return np.sort(np.concatenate([rows[s] for s in subs if s in chosen] or [np.zeros(0, int)])).astype(int)
+
+def stratified_subject_order(labels:list, # one label per subject
+                             seed:int=0,  # seed of the shuffles
+                            )->np.ndarray: # subject positions, in an order whose every prefix is stratified
+    "Order subjects so that every prefix holds each class in proportion: within-class shuffles, interleaved by quantile"
+    rng = np.random.default_rng(seed)
+    labels = np.asarray([str(l) for l in labels])
+    pos = np.zeros(len(labels))
+    for c in sorted(set(labels)):
+        idx = np.flatnonzero(labels == c); rng.shuffle(idx)
+        pos[idx] = (np.arange(len(idx)) + 0.5) / len(idx)
+    return np.lexsort((rng.permutation(len(labels)), pos))
+
+# %% ../nbs/04_data.ipynb #f1b45263
 def stratified_subject_split(df:pd.DataFrame, # table with `subject` and `label`
                              valid_pct:float=0.2, # share of subjects held out
-                             seed:int=0,          # seed of the shuffle
+                             seed:int=0,          # seed of the stratified order
                             )->tuple:             # (train row positions, valid row positions)
-    "Hold out `valid_pct` of the subjects of each class (at least one subject in total)"
+    "Hold out the first `round(valid_pct * n)` subjects of `stratified_subject_order` (at least one, never all)"
+    if not 0 <= valid_pct < 1: raise ValueError(f"valid_pct={valid_pct}: need 0 <= valid_pct < 1")
     subs, labels, rows = _subjects(df)
-    rng = np.random.default_rng(seed)
-    by_class = {}
-    for s, l in zip(subs, labels): by_class.setdefault(l, []).append(s)
-    valid = []
-    for l in sorted(by_class):
-        ss = list(by_class[l]); rng.shuffle(ss)
-        valid += ss[:int(round(valid_pct * len(ss)))]
-    if not valid and valid_pct > 0 and len(subs) > 1:
-        big = max(sorted(by_class), key=lambda l: len(by_class[l])); valid = [by_class[big][int(rng.integers(len(by_class[big])))]]
-    vset = set(valid)
-    vi = np.sort(np.concatenate([rows[s] for s in subs if s in vset] or [np.zeros(0, int)])).astype(int)
-    ti = np.sort(np.concatenate([rows[s] for s in subs if s not in vset] or [np.zeros(0, int)])).astype(int)
-    return ti, vi
+    n = len(subs)
+    nv = 0 if valid_pct <= 0 or n < 2 else min(n - 1, max(1, int(round(n * valid_pct))))
+    valid = {subs[i] for i in stratified_subject_order(labels, seed)[:nv]}
+    return _rows(subs, rows, set(subs) - valid), _rows(subs, rows, valid)
 
+# %% ../nbs/04_data.ipynb #13d67485
 def kfold_splits(df:pd.DataFrame, # table with `subject` and `label`
                  k:int=5,         # number of folds
-                 seed:int=0,      # seed of the shuffle
+                 seed:int=0,      # seed of the stratified order
                 )->list:          # k pairs (train row positions, valid row positions)
-    "Subject-level, class-stratified k-fold: each subject is in exactly one validation fold"
-    from sklearn.model_selection import StratifiedGroupKFold
-    d = df.reset_index(drop=True)
-    nsub = d.subject.nunique()
-    if not 2 <= k <= nsub: raise ValueError(f"k={k}: need 2 <= k <= number of subjects ({nsub})")
-    skf = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', UserWarning)   # "least populated class has only n members": fine for tiny sets
-        return [(np.sort(t), np.sort(v)) for t, v in skf.split(np.zeros(len(d)), d.label.astype(str), groups=d.subject.astype(str))]
+    "Subject-level, class-stratified k-fold: consecutive slices of `stratified_subject_order`; fold 0 is `stratified_subject_split(df, 1/k)`"
+    subs, labels, rows = _subjects(df)
+    n = len(subs)
+    if not 2 <= k <= n: raise ValueError(f"k={k}: need 2 <= k <= number of subjects ({n})")
+    order = stratified_subject_order(labels, seed)
+    cuts = [int(round(n * (i / k))) for i in range(k + 1)]              # n * (1/k): the same float as the hold-out's
+    folds = []
+    for i in range(k):
+        valid = {subs[j] for j in order[cuts[i]:cuts[i+1]]}
+        folds.append((_rows(subs, rows, set(subs) - valid), _rows(subs, rows, valid)))
+    return folds
 
+# %% ../nbs/04_data.ipynb #79dcdaeb
 def subject_splitter(valid_pct:float=0.2, # share of subjects held out (ignored when `fold` is given)
                      seed:int=0,          # seed
                      fold:int|None=None,  # use fold `fold` of `kfold_splits(df, k, seed)` instead
@@ -559,6 +749,7 @@ class RandPairedSpatial3D(Transform):
             out[di] = F.grid_sample(t[di], grid, mode=self.mode, padding_mode=self.padding_mode, align_corners=False)
         return PairedVolume(out)
 
+# %% ../nbs/04_data.ipynb #b1f2e3d4
 class RandPairedIntensity3D(Transform):
     "Random gamma, Gaussian noise and smooth bias field, per sample and channel, on a batch of pairs"
     split_idx, order = 0, 20
@@ -590,6 +781,7 @@ class RandPairedIntensity3D(Transform):
             if nz[i]: o.add_(torch.randn(shape, device=o.device, dtype=o.dtype), alpha=self.noise_std * torch.rand(()).item())
         return PairedVolume(v)
 
+# %% ../nbs/04_data.ipynb #f5a6b7c8
 def aug_transforms_3d(p_flip:float=0.5,         # flip probability (per flip axis)
                       p_rotate:float=0.3,       # rotation probability
                       p_scale:float=0.3,        # zoom probability
@@ -608,6 +800,118 @@ def aug_transforms_3d(p_flip:float=0.5,         # flip probability (per flip axi
     return [RandPairedSpatial3D(p_flip=p_flip, p_rotate=p_rotate, p_scale=p_scale, p_elastic=p_elastic, **sk),
             RandPairedIntensity3D(p_gamma=p_gamma, p_noise=p_noise, p_bias=p_bias, **ik)]
 
+# %% ../nbs/04_data.ipynb #1b2c3d4f
+class PairToFloat(Transform):
+    "Batch transform: a float16 `PairedVolume` batch (from `CachedPairDL`) to float32, on the batch's device"
+    order = 0                      # first: before the augmentation (orders 10 and 20)
+    def encodes(self, x:PairedVolume): return x if x.dtype == torch.float32 else x.float()
+
+# %% ../nbs/04_data.ipynb #4e5f6a7c
+def _read_npy_into(path:Path, out:np.ndarray)->bool:
+    "Fill `out` from the `.npy` file `path` when it holds an array of `out`'s shape and dtype in C order; False otherwise"
+    try:
+        with open(path, 'rb', buffering=0) as f:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)): return False
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            if tuple(shape) != out.shape or fortran or np.dtype(dtype) != out.dtype: return False
+            mv, got = memoryview(out).cast('B'), 0
+            while got < len(mv):
+                n = f.readinto(mv[got:])
+                if not n: return False                       # shorter than its header says
+                got += n
+            return True
+    except (OSError, ValueError): return False
+
+def _fill_pairs(out:np.ndarray, pairs:list, cache:VolumeCache, cfg:PreprocessConfig)->tuple|None:
+    "Read the cached (t1, t2) volumes of `pairs` into `out` (n,2,D,H,W) float16, preprocessing and storing those not cached; (hits, misses), or None if one is stored as float32"
+    hits = misses = 0
+    for j, pair in enumerate(pairs):
+        for m, path in enumerate(pair):
+            if _read_npy_into(cache.file(path, cfg), out[j, m]): hits += 1; continue
+            arr, hit = cache.load(path, cfg)              # not cached (or damaged): preprocess and store, as `VolumeCache` does
+            if arr.dtype != np.float16: return None
+            out[j, m] = arr; hits += hit; misses += not hit
+    return hits, misses
+
+class CachedPairDL(TfmdDL):
+    "A `TfmdDL` that serves cached T1/T2 pairs batch-wise: float16 batches read into reused (pinned) buffers by a background thread"
+    def __init__(self, dataset=None,       # a `Datasets` of subject rows (as `spine_datablock` makes)
+                 batch_read:bool=True,     # read cached pairs a batch at a time; False: fastai's per-item path
+                 prefetch:int=2,           # batches read ahead by background threads (0: read in the loop)
+                 **kwargs):                # passed to `TfmdDL` (bs, shuffle, drop_last, device, after_batch, ...)
+        self.batch_read, self.prefetch = batch_read, max(0, int(prefetch))
+        super().__init__(dataset, **kwargs)
+
+    def new(self, dataset=None, cls=None, **kwargs):
+        "`TfmdDL.new`, keeping `batch_read` and `prefetch`"
+        return super().new(dataset, cls, **{'batch_read': self.batch_read, 'prefetch': self.prefetch, **kwargs})
+
+    def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != '_buffer_pool'}
+
+    def _batch_source(self):
+        "(PairLoader, t1 paths, t2 paths, labels) when batches can be read from the cache, else None (fastai's item path)"
+        ds = self.dataset
+        if not self.batch_read or self.bs is None or len(getattr(ds, 'tls', ())) != 2: return None
+        fs = [t for t in ds.tls[0].tfms.fs if not (type(t) is Transform and t.name == 'noop')]   # the DataBlock's default `get_x`
+        if len(fs) != 1 or not isinstance(fs[0], PairLoader) or fs[0].cache is None: return None
+        if self.before_batch.fs or any(type(t).__name__ != 'ToTensor' for t in self.after_item.fs): return None
+        if not any(isinstance(t, PairToFloat) for t in self.after_batch.fs): return None   # float16 must not reach the user
+        items = ds.tls[0].items
+        if not isinstance(items, pd.DataFrame) or not {'t1', 't2'} <= set(items.columns): return None
+        return fs[0], items['t1'].tolist(), items['t2'].tolist(), ds.tls[1]
+
+    def _take_buffers(self, n:int, shape:tuple, pin:bool)->list:
+        pool = self.__dict__.setdefault('_buffer_pool', [])
+        mine = [b for b in pool if tuple(b.shape) == shape and b.is_pinned() == pin][:n]
+        for b in mine: pool.remove(b)
+        return mine + [torch.empty(shape, dtype=torch.float16, pin_memory=pin) for _ in range(n - len(mine))]
+
+    def create_batches(self, samps):
+        "Batches of (float16 `PairedVolume`, labels) read from the cache; fastai's item path when that is not possible"
+        src = self._batch_source()
+        if src is None: yield from super().create_batches(samps); return
+        loader, t1s, t2s, ytl = src
+        shape = (self.bs, 2, *loader.cfg.size)
+        in_worker = torch.utils.data.get_worker_info() is not None
+        dev = torch.device(self.device) if self.device is not None else None
+        pin = not in_worker and dev is not None and dev.type == 'cuda' and torch.cuda.is_available()
+        reuse = not in_worker                                  # `PairToFloat` copies each batch before the next is asked for
+        ahead = 0 if in_worker else self.prefetch
+        batches = [list(b) for b in chunked(samps, self.bs, self.drop_last)]
+        bufs = self._take_buffers(ahead + 1, shape, pin) if reuse else []
+        free = [(b, None) for b in bufs]
+
+        def fill(idx, slot):                                  # runs in a reader thread (or inline)
+            buf, event = slot if slot is not None else (torch.empty(shape, dtype=torch.float16, pin_memory=pin), None)
+            if event is not None: event.synchronize()         # the copy of this buffer's last batch to the GPU is done
+            stats = _fill_pairs(buf.numpy()[:len(idx)], [(t1s[i], t2s[i]) for i in idx], loader.cache, loader.cfg)
+            return buf, stats
+
+        pool = ThreadPoolExecutor(ahead, thread_name_prefix='CachedPairDL') if ahead else None
+        pending, nxt = collections.deque(), 0
+        try:
+            for k, idx in enumerate(batches):
+                while nxt < len(batches) and nxt <= k + ahead:
+                    slot = free.pop() if free else None
+                    pending.append((slot, pool.submit(fill, batches[nxt], slot) if pool else (batches[nxt], slot)))
+                    nxt += 1
+                slot, job = pending.popleft()
+                buf, stats = job.result() if pool else fill(*job)
+                if stats is None:                             # a volume stored as float32: fastai's item path for this batch
+                    if slot is not None: free.append((slot[0], None))
+                    yield self.do_batch([self.do_item(i) for i in idx]); continue
+                loader.cache.hits += stats[0]; loader.cache.misses += stats[1]
+                yield (PairedVolume(buf[:len(idx)]), fa_collate([ytl[i] for i in idx]))
+                if slot is not None:                          # the batch was copied or converted: the buffer is free again
+                    event = None
+                    if pin: event = torch.cuda.Event(); event.record()
+                    free.append((slot[0], event))
+        finally:
+            if pool is not None: pool.shutdown(wait=True, cancel_futures=True)
+            self.__dict__.setdefault('_buffer_pool', []).extend(bufs)
+
 # %% ../nbs/04_data.ipynb #59979440
 def spine_datablock(cfg:PreprocessConfig|None=None, # preprocessing settings
                     classes:tuple=CLASSES,          # class names in label order (the vocab)
@@ -619,6 +923,7 @@ def spine_datablock(cfg:PreprocessConfig|None=None, # preprocessing settings
     return DataBlock(blocks=(PairedVolumeBlock(cfg, cache), CategoryBlock(vocab=list(classes), sort=False)),
                      get_y=row_label, splitter=splitter or subject_splitter(), batch_tfms=aug)
 
+# %% ../nbs/04_data.ipynb #1ecfd0e3
 class SpineDataLoaders(DataLoaders):
     "fastai `DataLoaders` of (`PairedVolume` (B,2,D,H,W), class) batches from a converted dataset or a subject table"
     @classmethod
@@ -630,14 +935,16 @@ class SpineDataLoaders(DataLoaders):
                 cfg:PreprocessConfig|None=None,     # preprocessing settings
                 aug:list|str|None='default',        # 'default' (`aug_transforms_3d()`), None, or a list of batch transforms
                 cache_dir:str|Path|bool|None=None,  # cache folder (None: `default_cache_dir()`; False: no cache)
-                num_workers:int=0,                  # DataLoader worker processes
+                num_workers:int=0,                  # DataLoader worker processes (0 is fastest once the cache is warm)
                 classes:tuple=CLASSES,              # class names in label order
                 splitter=None,                      # custom splitter (e.g. `subject_splitter(fold=0)`); overrides valid_pct/seed
-                on_error:str='raise',               # for a bad table row: 'raise' or 'skip'
+                on_error:str='raise',               # for a bad table row or volume: 'raise' or 'skip'
                 device=None,                        # device of the batches (default: the GPU when there is one)
-                **kwargs,                           # passed to `DataBlock.dataloaders` (e.g. `shuffle`, `drop_last`)
+                **kwargs,                           # passed to `DataBlock.dataloaders`: `shuffle`, `drop_last`, and `CachedPairDL`'s `batch_read`, `prefetch`
                )->SpineDataLoaders:
         "DataLoaders from a subject table"
+        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1: raise ValueError(f"bs={bs!r}: the batch size must be a whole number ≥ 1")
+        if size is not None: _triple(size)   # a bad size is named before the table is read
         df = read_subject_table(df, classes, on_error=on_error)
         cfg = cfg or PreprocessConfig(size=size or 128)
         if size is not None: cfg = replace(cfg, size=_triple(size))
@@ -666,9 +973,9 @@ class SpineDataLoaders(DataLoaders):
                     classes:tuple=CLASSES,     # class folder names in label order
                     t1_dir:str='T1',           # T1 folder name
                     t2_dir:str='T2',           # T2 folder name
-                    on_error:str='raise',      # broken subjects: 'raise' or 'skip' with a warning
+                    on_error:str='raise',      # broken subjects or volumes: 'raise' or 'skip' with a warning
                     **kwargs,                  # passed to `from_df` (cfg, aug, cache_dir, num_workers, splitter, device, ...)
                    )->SpineDataLoaders:
         "DataLoaders from a converted dataset folder"
         df = find_subjects(root, classes, t1_dir, t2_dir, on_error=on_error)
-        return cls.from_df(df, size=size, bs=bs, valid_pct=valid_pct, seed=seed, classes=classes, **kwargs)
+        return cls.from_df(df, size=size, bs=bs, valid_pct=valid_pct, seed=seed, classes=classes, on_error=on_error, **kwargs)

@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/labels.html.md"""
 
 # %% ../nbs/00_labels.ipynb #e97ccbe3
 from __future__ import annotations
-import csv, io, math, re, unicodedata, warnings
+import codecs, csv, io, math, re, unicodedata, warnings
 from pathlib import Path
 import pandas as pd
 
@@ -61,62 +61,129 @@ def _sniff_sep(text:str)->str:
     try: return csv.Sniffer().sniff(head, delimiters=',;\t').delimiter
     except csv.Error: return ','
 
+_WORKBOOK = (b'PK\x03\x04', bytes.fromhex('d0cf11e0a1b11ae1'))   # .xlsx/.ods (zip) and .xls (OLE) signatures
+
+def _decode(raw:bytes, p:Path)->str:
+    "Text of a labels file: UTF-32/UTF-16 (with a byte-order mark, or UTF-16 without one), UTF-8 (with or without a mark), else Windows-1252/Latin-1"
+    if raw.startswith(_WORKBOOK): raise ValueError(f"{p}: is an Excel workbook (or another zip/OLE file), not CSV text; in Excel use File > Save As > CSV UTF-8")
+    if raw[:4] in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE): text = raw.decode('utf-32')
+    elif raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE): text = raw.decode('utf-16')
+    elif len(raw) >= 4 and raw.count(0) * 3 >= len(raw) and (raw[1::2].count(0) > 0.9*len(raw[1::2]) or raw[0::2].count(0) > 0.9*len(raw[0::2])):
+        try: text = raw.decode('utf-16-le' if raw[1::2].count(0) > raw[0::2].count(0) else 'utf-16-be')   # UTF-16 without a mark
+        except UnicodeDecodeError: text = '\0'
+    else:
+        try: text = raw.decode('utf-8-sig')
+        except UnicodeDecodeError:   # an old Excel export: Windows-1252 (Latin-1 plus € – ’ …), else Latin-1, where every byte is a character
+            try: text = raw.decode('cp1252')
+            except UnicodeDecodeError: text = raw.decode('latin-1')
+    if '\0' in text or sum(not (ch.isprintable() or ch.isspace()) for ch in text[:4096]) > 8:
+        raise ValueError(f"{p}: is not a text file (binary bytes); save the labels as CSV text (columns subject,class or subject,t_score)")
+    return text
+
 def _read_table(labels)->tuple:
-    "(DataFrame of strings, name for messages, line number of the first data row)"
-    if isinstance(labels, pd.DataFrame): return labels.astype(object).where(labels.notna(), None), 'labels table', 1
+    "(header cells, [(line number, cells)], name for messages, 'line' or 'row', separator or None) of a labels CSV or DataFrame"
+    if isinstance(labels, pd.DataFrame):
+        return [str(c) for c in labels.columns], [(i + 1, list(r)) for i, r in enumerate(labels.itertuples(index=False))], 'labels table', 'row', None
+    if not str(labels).strip(): raise ValueError("the labels path is empty; pass the labels CSV file (columns subject,class or subject,t_score), or no labels")
     p = Path(labels)
+    if p.is_dir(): raise IsADirectoryError(f"{p}: is a folder; pass the labels CSV file (columns subject,class or subject,t_score)")
     if not p.is_file(): raise FileNotFoundError(f"{p}: labels file not found; pass a CSV with columns subject,class or subject,t_score")
-    raw = p.read_bytes()
-    try: text = raw.decode('utf-8-sig')
-    except UnicodeDecodeError: text = raw.decode('latin-1')   # an old Excel export; every byte is a character
+    text = _decode(p.read_bytes(), p)
     if not text.strip(): raise ValueError(f"{p}: the labels file is empty; it needs a header line subject,class (or subject,t_score) and one line per subject")
-    try: df = pd.read_csv(io.StringIO(text), sep=_sniff_sep(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.ParserError as e: raise ValueError(f"{p}: not a readable CSV ({str(e).splitlines()[0]}); save it as CSV with one subject per line") from None
-    return df, str(p), 2
+    first = text.lstrip('\ufeff').split('\n', 1)[0].strip()
+    m = re.fullmatch(r'sep=(.)', first)   # Excel's hint line: "sep=;" names the separator
+    sep = m.group(1) if m else _sniff_sep(text)
+    reader = csv.reader(io.StringIO(text, newline=''), delimiter=sep, skipinitialspace=True)
+    header, rows, last = None, [], 0
+    try:
+        for cells in reader:
+            line, last = last + 1, reader.line_num
+            if not any(c.strip() for c in cells) or (m and line == 1): continue   # a blank line, or the sep= line
+            if header is None: header = cells
+            else: rows.append((line, cells))
+    except csv.Error as e: raise ValueError(f"{p}, line {last + 1}: not readable as CSV ({e}); save the file again as CSV") from None
+    if header is None: raise ValueError(f"{p}: the labels file has no header line; it needs subject,class (or subject,t_score) and one line per subject")
+    return [c.lstrip('\ufeff') for c in header], rows, str(p), 'line', sep
 
 # %% ../nbs/00_labels.ipynb #3cb802df
 def _cell(v)->str:
     "A table cell as a stripped string ('' for empty or missing)"
     return '' if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip()
 
+_T_PLAUSIBLE = 10.0   # |T| above this is no DXA T-score (lumbar T-scores span about -6..+6): a missing-value code (-99, 999) or a typo
+_MINUS = str.maketrans({'\u2212': '-', '\u2013': '-', '\u2012': '-', '\ufe63': '-', '\uff0d': '-'})   # typographic minus signs
+
+def _t_number(t:str)->str:
+    "A T-score cell as Python reads numbers: a typographic minus as '-', a lone decimal comma as a point"
+    t = t.translate(_MINUS).replace(' ', '').replace('\xa0', '')
+    return t.replace(',', '.') if t.count(',') == 1 and '.' not in t else t
+
+def _split_decimal_comma(rows:list, ti:int, n_cols:int)->int|None:
+    "Index in `rows` of the first line whose T-score looks like a decimal comma split by the comma separator (`-2,7` read as `-2` and `7`) into a column of the header, else None"
+    nxt = lambda cells: cells[ti + 1].strip() if ti + 1 < len(cells) else ''
+    tsc = lambda cells: cells[ti].strip() if ti < len(cells) else ''
+    split = [k for k, (_, cells) in enumerate(rows) if len(cells) <= n_cols and re.fullmatch(r'[-+\u2212]?\d+', tsc(cells)) and re.fullmatch(r'\d', nxt(cells))]
+    legit = any('.' in tsc(cells) and re.fullmatch(r'\d', nxt(cells)) for _, cells in rows)   # a digit column beside decimal points is data
+    return split[0] if split and not legit else None
+
 def read_labels(labels:str|Path|pd.DataFrame|None, # CSV path or DataFrame; None: no labels
                 classes:tuple=CLASSES,              # the allowed class names, in label order
+                name_subjects:bool=True,            # quote subjects in messages (False: file and line only, for pseudonymized runs)
                )->dict:                             # subject key -> class
     "Read and check a labels file (`subject,class` and/or `subject,t_score`): subject key -> class, or an error naming the line"
     if labels is None: return {}
-    df, name, first = _read_table(labels)
-    cols = {str(c).strip().lower().lstrip('\ufeff'): c for c in df.columns}
+    header, rows, name, unit, sep = _read_table(labels)
+    names = [c.strip().lower() for c in header]
+    cols = {c: names.index(c) for c in ('subject', 'class', 't_score') if c in names}
+    for c in cols:
+        if names.count(c) > 1:
+            raise ValueError(f"{name}: column {c!r} appears {names.count(c)} times (columns {', '.join(str(i + 1) for i, n in enumerate(names) if n == c)}); "
+                             "which one holds the labels cannot be known: keep one")
     if 'subject' not in cols or not ({'class', 't_score'} & set(cols)):
-        raise ValueError(f"{name}: needs a 'subject' column and a 'class' or 't_score' column, found {[str(c) for c in df.columns]}"
-                         + ("; is it separated by something other than , ; or tab?" if len(df.columns) == 1 else ''))
+        raise ValueError(f"{name}: needs a 'subject' column and a 'class' or 't_score' column, found {header}"
+                         + ("; is it separated by something other than , ; or tab?" if len(header) == 1 else ''))
+    at_of = lambda line, s: f"{name}, {unit} {line}" + (f" (subject {s!r})" if s and name_subjects else '')
+    if sep == ',' and 't_score' in cols:
+        k = _split_decimal_comma(rows, cols['t_score'], len(header))   # a line with more cells than the header is refused below
+        if k is not None:
+            line, cells = rows[k]; t, d = cells[cols['t_score']].strip(), cells[cols['t_score'] + 1].strip()
+            raise ValueError(f"{at_of(line, _cell(cells[cols['subject']]))}: T-score {t!r} followed by {d!r} looks like the decimal comma of {t},{d} "
+                             "split by the comma separator; write T-scores with a point (-1.8), quote them (\"-1,8\") or separate the columns with ;")
     allowed = {c.lower(): c for c in classes}
     out, where, keys = {}, {}, {}
-    for i, r in enumerate(df.to_dict('records')):
-        line = i + first
-        s = _cell(r[cols['subject']])
-        at = f"{name}, line {line}" + (f" (subject {s!r})" if s else '')
-        if not s: raise ValueError(f"{at}: the subject cell is empty; fill it in or delete the line")
+    for line, cells in rows:
+        get = lambda c: _cell(cells[cols[c]]) if cols[c] < len(cells) else ''
+        s = get('subject')
+        at = at_of(line, s)
+        if len(cells) > len(header):
+            raise ValueError(f"{at}: {len(cells)} cells where the header has {len(header)}; "
+                             "quote a cell that holds the separator (a decimal comma in a comma-separated file?)")
+        if not s: raise ValueError(f"{at}: the subject cell is empty; fill it in or delete the {unit}")
         cls = None
         if 'class' in cols:
-            c = _cell(r[cols['class']])
+            c = get('class')
             if not c and 't_score' not in cols: raise ValueError(f"{at}: the class cell is empty; write one of {list(classes)}")
             if c:
                 if c.lower() not in allowed: raise ValueError(f"{at}: class {c!r} is not one of {list(classes)}; correct the spelling")
                 cls = allowed[c.lower()]
                 if c != cls: warnings.warn(f"{at}: class {c!r} read as {cls!r}", LabelsWarning)
         if 't_score' in cols:
-            t = _cell(r[cols['t_score']])
+            t = get('t_score')
             if t or cls is None:
-                try: tc = who_class(t.replace(',', '.') if t.count(',') == 1 and '.' not in t else t)
+                try: tc = who_class(_t_number(t))
                 except ValueError: raise ValueError(f"{at}: T-score {t!r} is not a finite number; write the DXA T-score (e.g. -1.8) or the class") from None
+                if abs(float(_t_number(t))) > _T_PLAUSIBLE:
+                    raise ValueError(f"{at}: T-score {t!r} is outside -{_T_PLAUSIBLE:g}..+{_T_PLAUSIBLE:g}, so it is no DXA T-score "
+                                     "(a missing-value code such as -99, or a typo?); write the T-score, or leave the subject out")
                 if cls is not None and tc != cls: raise ValueError(f"{at}: class {cls!r} disagrees with T-score {t} (WHO: {tc}); correct one of them")
                 cls = tc
         key = subject_key(s)
         if not key: raise ValueError(f"{at}: the subject has no letter or digit to make a file name from")
         if key in keys and keys[key] != s:
-            raise ValueError(f"{at}: subjects {keys[key]!r} (line {where[key]}) and {s!r} both become the key {key!r}; rename one")
+            both = f"subjects {keys[key]!r} ({unit} {where[key]}) and {s!r}" if name_subjects else f"the subjects of {unit}s {where[key]} and {line}"
+            raise ValueError(f"{at}: {both} both become the key {key!r}; rename one" if name_subjects else f"{at}: {both} become the same key; rename one")
         if key in out:
-            if out[key] != cls: raise ValueError(f"{at}: listed twice with different labels ({out[key]!r} on line {where[key]}, {cls!r} here); keep one line")
-            warnings.warn(f"{at}: listed twice (also line {where[key]}) with the same label", LabelsWarning); continue
+            if out[key] != cls: raise ValueError(f"{at}: listed twice with different labels ({out[key]!r} on {unit} {where[key]}, {cls!r} here); keep one {unit}")
+            warnings.warn(f"{at}: listed twice (also {unit} {where[key]}) with the same label", LabelsWarning); continue
         out[key], where[key], keys[key] = cls, line, s
     return out

@@ -6,49 +6,54 @@ Docs: https://spine-osteo.github.io/spine_osteo/synth.html.md"""
 
 # %% ../nbs/01_synth.ipynb #8939d6f9
 from __future__ import annotations
-import os, math, shutil, datetime as dt
+import os, sys, math, shutil, datetime as dt
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import generate_uid, ExplicitVRLittleEndian, MRImageStorage, PYDICOM_IMPLEMENTATION_UID
-from fastcore.parallel import parallel
+from fastcore.parallel import ProcessPoolExecutor
 from fastcore.script import call_parse
-from .labels import CLASSES, who_class
+from fastprogress.fastprogress import progress_bar
+from .labels import CLASSES, WHO_NORMAL_MIN, WHO_OSTEOPOROSIS_MAX, who_class, subject_key
 
 # %% auto #0
-__all__ = ['TISSUES', 'TISSUE', 'LEVELS', 'DEFECTS', 'DISTRACTORS', 'sample_t_scores', 'SpineSubject', 'random_subject',
-           'arc_point', 'tissue_labels', 'render', 'subject_seed', 'make_subject_volumes', 'make_cohort', 'synth_cli']
+__all__ = ['TISSUES', 'TISSUE', 'DISTRACTORS', 'DEFECTS', 'sample_t_scores', 'SpineSubject', 'marrow_fat_fraction',
+           'random_subject', 'arc_point', 'tissue_labels', 'render', 'subject_seed', 'make_subject_volumes',
+           'can_redraw', 'step_progress', 'die_with_parent', 'make_cohort', 'synth_cli']
 
 # %% ../nbs/01_synth.ipynb #a886ccff
-_CLASS_T = {'normal':(-0.1, 0.8, -1.0, 3.0), 'osteopenia':(-1.75, 0.5, -2.5, -1.0), 'osteoporosis':(-3.1, 0.55, -5.0, -2.5)}
+_T_MIXTURE = {'normal': (-0.1, 0.8), 'osteopenia': ((WHO_NORMAL_MIN + WHO_OSTEOPOROSIS_MAX)/2, 0.5), 'osteoporosis': (-3.1, 0.55)}  # (mean, sd) per class
+_T_RANGE = (-5.0, 3.0)   # the T-scores a lumbar DXA report plausibly shows
 
 def sample_t_scores(n:int,             # number of subjects
                     seed:int=0,        # random seed
                     balanced:bool=True,# equal class counts (±1); else a population-like 50/35/15 % mixture
                    )->np.ndarray:      # T-scores, rounded to 0.1 like a DXA report
-    "Draw T-scores from a normal mixture, one component per WHO class, truncated to the class's range"
+    "Draw T-scores from a normal mixture, one component per WHO class, truncated to the class (by `who_class`) and to −5…+3"
     rng = np.random.default_rng([seed, 7])
     w = np.array([1/3]*3) if balanced else np.array([.5, .35, .15])
     if balanced: cls = np.resize(np.arange(3), n); rng.shuffle(cls)
     else: cls = rng.choice(3, n, p=w)
     out = np.empty(n)
     for i,c in enumerate(cls):
-        mu,sd,lo,hi = _CLASS_T[CLASSES[c]]
+        mu, sd = _T_MIXTURE[CLASSES[c]]
         while True:
             t = round(float(rng.normal(mu, sd)), 1)
-            if lo <= t <= hi and who_class(t) == CLASSES[c]: break
+            if _T_RANGE[0] <= t <= _T_RANGE[1] and who_class(t) == CLASSES[c]: break
         out[i] = t
     return out
 
 # %% ../nbs/01_synth.ipynb #fa4a966e
 TISSUES = ('background','fat','muscle','viscera','marrow','cortex','annulus','nucleus','csf','cord',
            'posterior_bone','sacrum','vessel')
-TISSUE = {n:i for i,n in enumerate(TISSUES)}
-LEVELS = ('L5','L4','L3','L2','L1','T12','T11')  # vertebral bodies from the sacrum upwards
 
+TISSUE = {n:i for i,n in enumerate(TISSUES)}
+
+# %% ../nbs/01_synth.ipynb #36a1ef0b
 @dataclass
 class SpineSubject:
     "Everything random about one subject: anatomy, marrow, noise and coil parameters"
@@ -60,6 +65,15 @@ class SpineSubject:
     back:float; fat_back:float; front:float; fat_front:float; half_width:float; u_conus:float; u_bif:float
     tex_k:np.ndarray; tex_phi:np.ndarray; tex_amp:float; bias:np.ndarray; snr:float
 
+# %% ../nbs/01_synth.ipynb #dbaec431
+def marrow_fat_fraction(t_apparent:float,          # apparent T-score: the true one plus the class-overlap noise
+                        signal_strength:float=1.0, # scale of the effect (0: no class signal at all)
+                       )->float:                   # fat fraction of the lumbar marrow, in [0.15, 0.85]
+    "Marrow fat fraction from a T-score: 0.5 at the middle of the osteopenia range, 0.2 more per T-score unit lost"
+    mid = (WHO_NORMAL_MIN + WHO_OSTEOPOROSIS_MAX)/2
+    return float(np.clip(0.5 - 0.2*signal_strength*(t_apparent - mid), 0.15, 0.85))
+
+# %% ../nbs/01_synth.ipynb #80f69605
 def random_subject(t_score:float,             # the subject's T-score
                    seed:int,                  # seed of its anatomy, marrow and noise parameters
                    signal_strength:float=1.0, # scale of the T-score → marrow fat effect
@@ -69,7 +83,7 @@ def random_subject(t_score:float,             # the subject's T-score
     rng = np.random.default_rng([seed, 11])
     s = rng.normal(1, 0.05)
     t_app = t_score + overlap*rng.normal()
-    ff = float(np.clip(0.5 - 0.2*signal_strength*(t_app + 1.75), 0.15, 0.85))   # marrow fat fraction
+    ff = marrow_fat_fraction(t_app, signal_strength)
     age = int(np.clip(58 - 6*t_score + rng.normal(0, 7), 40, 90)); sex = 'F' if rng.random() < .75 else 'M'
     lordosis, sslope = np.deg2rad(rng.uniform(40, 65)), np.deg2rad(rng.uniform(30, 48))
     hb = np.array([26.5, 27, 27, 26.5, 25.5, 24, 22.5])*s*rng.uniform(.95, 1.05, 7)    # body heights L5..T11
@@ -102,6 +116,7 @@ def random_subject(t_score:float,             # the subject's T-score
         bias=np.array([rng.uniform(.15, .35), rng.normal(0, .06), rng.uniform(.05, .2), rng.normal(0, .04)]),
         snr=rng.uniform(22, 40))
 
+# %% ../nbs/01_synth.ipynb #18222c3d
 def _arc_frame(sj:SpineSubject):
     "Centre of the arc, tangent and posterior normal at the S1 endplate, in (y,z)"
     t0 = np.array([-np.sin(sj.phi0), np.cos(sj.phi0)]); n0 = np.array([np.cos(sj.phi0), np.sin(sj.phi0)])
@@ -137,7 +152,7 @@ def _arc_coords(sj, y, z):
         u = np.where(above, L + ey*tl[0] + ez*tl[1], u); w = np.where(above, ey*nl[0] + ez*nl[1], w)
     return np.asarray(u, np.float32), np.asarray(w, np.float32)
 
-# %% ../nbs/01_synth.ipynb #9ed1161c
+# %% ../nbs/01_synth.ipynb #3bbc8565
 def _wall(sj, x, u, w):
     "Body wall: skin outline, subcutaneous fat, muscle behind the spine, viscera in front"
     depth = np.where(u < 0, sj.sac_depth*np.clip(1 + 0.65*u/sj.sac_len, 0.3, 1),
@@ -153,6 +168,7 @@ def _wall(sj, x, u, w):
     lab[core & (w < -depth - 6) & (w > -sj.front + sj.fat_front + 10)] = TISSUE['viscera']
     return lab
 
+# %% ../nbs/01_synth.ipynb #e6db7dc8
 class _SpinePrep:
     "Everything about the spine's shapes that depends on the arc coordinates `(u, w)` only, computed once per sagittal series"
     def __init__(self, sj, u, w):
@@ -218,6 +234,7 @@ def _labels(sj, x, P, lab):
     if near(0, 21): put(P.crest & (ax < P.crest_hw), 'sacrum')
     return lab
 
+# %% ../nbs/01_synth.ipynb #9ed1161c
 def tissue_labels(sj:SpineSubject, # the subject
                   x, u, w,         # LPS x and arc coordinates (mm), arrays of one shape (or a scalar `x`)
                  )->np.ndarray:    # uint8 labels, indices into `TISSUES`
@@ -225,14 +242,16 @@ def tissue_labels(sj:SpineSubject, # the subject
     u, w = np.broadcast_arrays(u, w)
     return _labels(sj, x, _SpinePrep(sj, u, w), _wall(sj, x, u, w))
 
-# %% ../nbs/01_synth.ipynb #6eec41bb
+# %% ../nbs/01_synth.ipynb #07e6f6db
 #               bg   fat   musc  visc  marr  cort  ann   nuc   csf   cord  post  sacr  vess
 _LUT = {'t1':  [0.0, 1.00, 0.30, 0.40, 0.0,  0.04, 0.28, 0.34, 0.08, 0.40, 0.0,  0.0,  0.03],
         't2':  [0.0, 0.80, 0.20, 0.40, 0.0,  0.03, 0.18, 0.0,  1.00, 0.42, 0.0,  0.0,  0.03],
         'stir':[0.0, 0.04, 0.22, 0.45, 0.0,  0.03, 0.20, 0.0,  1.00, 0.45, 0.0,  0.0,  0.02],
         'loc': [0.0, 0.85, 0.35, 0.50, 0.0,  0.05, 0.40, 0.60, 0.90, 0.50, 0.0,  0.0,  0.60],
         'dwi': [0.0, 0.04, 0.25, 0.45, 0.0,  0.03, 0.25, 0.0,  1.00, 0.50, 0.0,  0.0,  0.03]}
+
 _MARROW = {'t1':(1.0, 0.22), 't2':(0.8, 0.28), 'stir':(0.03, 0.40), 'loc':(0.85, 0.40), 'dwi':(0.02, 0.35)}  # (fat, red marrow)
+
 _ADC = np.array([0, 0.1, 1.5, 1.2, 0.45, 0.5, 1.2, 1.7, 3.0, 1.0, 0.45, 0.45, 3.0])*1e-3  # mm²/s
 
 def _signal(sj, seq, lab, seg, x, y, z, b=0.):
@@ -259,6 +278,7 @@ def _signal(sj, seq, lab, seg, x, y, z, b=0.):
     if seq == 'dwi' and b > 0: sig = sig*np.exp(-b*_ADC[lab]).astype(np.float32)
     return sig
 
+# %% ../nbs/01_synth.ipynb #c075570e
 def _bias(sj, x, y, z):
     "Smooth multiplicative coil sensitivity: strongest at the back, mild cranio-caudal and left-right drift"
     yb = sj.p0[0] + sj.back; zc = sj.p0[1] + 100
@@ -269,6 +289,15 @@ def _rician(sig, sigma, rng):
     "Magnitude of the signal plus complex Gaussian noise"
     n = rng.standard_normal((2, *sig.shape), dtype=np.float32); n *= np.float32(sigma); n[0] += sig
     np.square(n, out=n); return np.sqrt(n[0] + n[1])
+
+# %% ../nbs/01_synth.ipynb #97f6dd65
+def _plane(orient, a=0.):
+    "Row and column direction cosines (LPS) of a sagittal, axial or coronal plane tilted by `a` radians"
+    if orient == 'sag': row, col = [0, np.cos(a), np.sin(a)], [0, np.sin(a), -np.cos(a)]
+    elif orient == 'ax': row, col = [1, 0, 0], [0, np.cos(a), np.sin(a)]
+    else: row, col = [1, 0, 0], [0, np.sin(a), -np.cos(a)]
+    row, col = np.array(row, float), np.array(col, float)
+    return row, col, np.cross(row, col)
 
 def _band(sj, u, w):
     "Flat indices of the points near the spine, where `_SpinePrep` has work to do"
@@ -302,6 +331,7 @@ def _slice_geometry(sj, origin, axes, spacing, shape, offsets):
         out.append((lab, sg, x, y, z, bias))
     return out
 
+# %% ../nbs/01_synth.ipynb #6eec41bb
 def render(sj:SpineSubject,        # the subject
            seq:str,                # 't1', 't2', 'stir', 'loc' or 'dwi'
            origin,                 # LPS position (mm) of voxel (0,0,0)
@@ -331,18 +361,6 @@ def render(sj:SpineSubject,        # the subject
         labs[k] = lab
     return out, labs
 
-def _fmt(v):
-    "A float that DICOM's 16-character decimal strings hold exactly"
-    return float(f"{float(v):.10g}")
-
-def _plane(orient, a=0.):
-    "Row and column direction cosines (LPS) of a sagittal, axial or coronal plane tilted by `a` radians"
-    if orient == 'sag': row, col = [0, np.cos(a), np.sin(a)], [0, np.sin(a), -np.cos(a)]
-    elif orient == 'ax': row, col = [1, 0, 0], [0, np.cos(a), np.sin(a)]
-    else: row, col = [1, 0, 0], [0, np.sin(a), -np.cos(a)]
-    row, col = np.array(row, float), np.array(col, float)
-    return row, col, np.cross(row, col)
-
 # %% ../nbs/01_synth.ipynb #a523d271
 def subject_seed(seed:int,  # cohort seed
                  i:int,     # subject index (0-based)
@@ -350,6 +368,7 @@ def subject_seed(seed:int,  # cohort seed
     "The per-subject seed `make_cohort` uses, independent of how many workers run"
     return int(np.random.SeedSequence([int(seed), int(i)]).generate_state(1)[0])
 
+# %% ../nbs/01_synth.ipynb #9ba35dd6
 def _fov_centre(sj:SpineSubject, jitter=None):
     "Operator's sagittal FOV centre: the L3 body, 20 mm in front of the canal"
     u = sj.seg_mid[5] + (0 if jitter is None else jitter.normal(0, 12))
@@ -379,8 +398,11 @@ def make_subject_volumes(t_score:float,             # T-score of the subject
 
 # %% ../nbs/01_synth.ipynb #784640e1
 _SURNAMES = 'MUELLER SCHMIDT SMITH JOHNSON GARCIA ROSSI BERNARD JANSEN NOVAK KOWALSKI TANAKA SILVA OLSEN DUBOIS WEBER MARTIN LOPEZ BROWN KIM NGUYEN'.split()
+
 _GIVEN_F = 'ANNA MARIA ELISABETH HELEN MARGARET INGRID SUSAN CHRISTINE YUKI SOFIA EVA LINDA'.split()
+
 _GIVEN_M = 'PETER JOHN HANS GIUSEPPE JAN PIOTR KENJI JOSE LARS PIERRE THOMAS MICHAEL'.split()
+
 _SITES = ['St. Elsewhere Hospital', 'Riverside Imaging Center', 'University Clinic Nordstadt', 'Lakeside Medical MRI']
 
 _VENDORS = {
@@ -403,6 +425,7 @@ _VENDORS = {
     imtype=dict(default=['ORIGINAL','PRIMARY','M_SE','M','SE'], loc=['ORIGINAL','PRIMARY','M_FFE','M','FFE'],
                 dwi=['ORIGINAL','PRIMARY','DIFFUSION','NONE','M_SE','M','SE']), bits=12, slope='random'),
 }
+
 _SEQ_PARAMS = {  # TR, TE, TI ranges (ms); scanning sequence, variant, echo train length, flip
  't1':   dict(tr=(400,700),   te=(8,15),   ti=None,      ss=['SE'],      sv=['SK','SP','OSP'], etl=(3,5),  flip=(90,150)),
  't2':   dict(tr=(2500,5000), te=(80,120), ti=None,      ss=['SE'],      sv=['SK','SP','OSP'], etl=(15,25), flip=(90,150)),
@@ -410,10 +433,15 @@ _SEQ_PARAMS = {  # TR, TE, TI ranges (ms); scanning sequence, variant, echo trai
  'loc':  dict(tr=(5,9),       te=(2,4),    ti=None,      ss=['GR'],      sv=['SP','OSP'],      etl=(1,1),  flip=(20,40)),
  'dwi':  dict(tr=(3000,4500), te=(60,85),  ti=None,      ss=['EP'],      sv=['SK','SP'],       etl=(1,1),  flip=(90,90)),
 }
-DEFECTS = ('missing_slice','uneven_spacing','truncated_file','no_pixel_data','non_dicom_file','mixed_orientation','no_t2')
+
+# %% ../nbs/01_synth.ipynb #23758272
 DISTRACTORS = ('loc','stir','ax_t2','dwi','rescan')
 
-# %% ../nbs/01_synth.ipynb #bda0de69
+# %% ../nbs/01_synth.ipynb #12547c7b
+def _fmt(v):
+    "A float that DICOM's 16-character decimal strings hold exactly"
+    return float(f"{float(v):.10g}")
+
 def _uid(*parts):
     "A deterministic UID under pydicom's root, from the seed, subject, series and instance"
     return generate_uid(entropy_srcs=['spine_osteo.synth', *map(str, parts)])
@@ -429,6 +457,7 @@ def _pick_matrix(rng, matrix, choices=(256, 320, 384, 448, 512), p=(.15, .3, .3,
     "`matrix` when given, else a realistic in-plane matrix"
     return int(matrix) if matrix else int(rng.choice(choices, p=p))
 
+# %% ../nbs/01_synth.ipynb #bda0de69
 def _plan_subject(i, subject, sj, matrix, distractors, defects):
     "Everything about one subject's exam except the voxels: site, vendor, series, geometry, timing, defects"
     rng = np.random.default_rng([sj.seed, 2])
@@ -500,10 +529,6 @@ def _plan_subject(i, subject, sj, matrix, distractors, defects):
     return dict(subject=subject, site=site, series=series, study_dt=study_dt, patient=pat)
 
 # %% ../nbs/01_synth.ipynb #86cf6f37
-def _safe(s):
-    "A folder-name-safe version of a series description"
-    return ''.join(c if c.isalnum() or c in '-_' else '_' for c in s) or 'series'
-
 def _geoms(sp):
     "The stacks a series is made of: one, three for a localizer, two orientations for the mixed-orientation defect"
     g = sp['geom']
@@ -517,7 +542,7 @@ def _geoms(sp):
 def _folder(plan, sp):
     "Series folder, relative to the cohort root, in the site's export layout"
     sub, st = plan['subject'], plan['site']
-    if st['layout'] == 'nested': return Path(sub)/f"{plan['study_dt']:%Y%m%d}_{plan['patient']['accession']}"/f"{sp['number']:03d}_{_safe(sp['desc'])}"
+    if st['layout'] == 'nested': return Path(sub)/f"{plan['study_dt']:%Y%m%d}_{plan['patient']['accession']}"/f"{sp['number']:03d}_{subject_key(sp['desc']) or 'series'}"
     if st['layout'] == 'pacs': return Path(sub)/'DICOM'/f"S{sp['number']:05d}"
     return Path(sub)
 
@@ -525,6 +550,7 @@ def _fname(plan, sp, inst):
     "File name of instance `inst` in the site's export layout"
     return f"IM_{sp['number']:04d}_{inst:04d}.dcm" if plan['site']['layout'] == 'flat' else f"IM{inst:05d}.dcm"
 
+# %% ../nbs/01_synth.ipynb #5adf7555
 def _template(plan, sp, seed):
     "A dataset with everything that is the same for all files of a series"
     st, pat, V = plan['site'], plan['patient'], _VENDORS[plan['site']['vendor']]
@@ -563,6 +589,7 @@ def _template(plan, sp, seed):
         ds.RescaleIntercept = 0; ds.RescaleSlope = st['slope']; ds.RescaleType = 'normalized' if st['vendor'] == 'PHILIPS' else 'US'
     return ds
 
+# %% ../nbs/01_synth.ipynb #24ba5f43
 def _write_series(plan, sj, sp, dest, seed, rng, cache=None):
     "Render a series and write one DICOM file per slice; returns its manifest row and the files"
     st = plan['site']; V = _VENDORS[st['vendor']]
@@ -616,6 +643,7 @@ def _write_series(plan, sj, sp, dest, seed, rng, cache=None):
                direction=' '.join(f'{v:.6f}' for v in direction) if simple else '')
     return row, files
 
+# %% ../nbs/01_synth.ipynb #ee1e13de
 def _make_subject(job):
     "Plan, render and write one subject; returns (series rows, defect rows)"
     i, subject, t, sseed, dest, seed, matrix, distractors, defects, strength, overlap = job
@@ -647,7 +675,41 @@ _DEFECT_DETAIL = dict(
     mixed_orientation='a later repeat of the T1 whose last third of files are axial',
     no_t2='the subject has no sagittal T2 series (STIR, axial T2 or DWI may remain)')
 
-# %% ../nbs/01_synth.ipynb #696f8807
+# %% ../nbs/01_synth.ipynb #abcedc4f
+DEFECTS = ('missing_slice','uneven_spacing','truncated_file','no_pixel_data','non_dicom_file','mixed_orientation','no_t2')
+
+# %% ../nbs/01_synth.ipynb #f7964bb3
+def can_redraw()->bool:
+    "True when progress can be redrawn in place here: a terminal or a notebook (not a log file or a pipe)"
+    from fastprogress.fastprogress import IN_NOTEBOOK
+    isatty = getattr(sys.stdout, 'isatty', None)
+    return bool(IN_NOTEBOOK) or bool(isatty and isatty())
+
+def step_progress(items,                # what to iterate over (a generator of results is fine)
+                  total:int|None=None,  # number of steps (default `len(items)`)
+                  what:str='steps',     # what is counted, for the lines
+                  show:bool=True,       # False: no output
+                 ):
+    "Iterate over `items` showing progress: a bar in a terminal or notebook, else one line per step (at most about 20)"
+    total = len(items) if total is None else int(total)
+    if not show or total <= 0: yield from items; return
+    if can_redraw(): yield from progress_bar(items, total=total, leave=False); return
+    every = max(1, math.ceil(total/20))
+    for k, x in enumerate(items, 1):
+        yield x
+        if k % every == 0 or k == total: print(f"{what}: {k}/{total}", flush=True)
+
+# %% ../nbs/01_synth.ipynb #d1e0a1f1
+def die_with_parent(parent_pid:int|None=None, # pid of the process that made the pool (checked: it may have died before this call)
+                   ):
+    "Pool initializer: on Linux, have the kernel kill this worker process as soon as its parent dies; elsewhere nothing"
+    if not sys.platform.startswith('linux'): return
+    import ctypes, signal
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError): return
+    if parent_pid is not None and os.getppid() != parent_pid: os._exit(1)   # the parent died before the call: exit now
+
+# %% ../nbs/01_synth.ipynb #73b4ea66
 _MARKER = '.spine_osteo_synth'
 
 def _defects_by_subject(defects, subjects):
@@ -665,17 +727,23 @@ def _defects_by_subject(defects, subjects):
         out.setdefault(s, []).append(d)
     return out
 
-def _prepare_dest(dest:Path, overwrite:bool):
-    "Create `dest`, or clear a cohort written there before when `overwrite`; never delete anything else"
+def _prepare_dest(dest:Path, overwrite:bool, note:str):
+    "Create `dest` (or clear a cohort written there before when `overwrite`; never delete anything else) and mark it as an incomplete cohort"
     if dest.exists() and not dest.is_dir(): raise NotADirectoryError(f"{dest}: exists and is not a folder; pick a folder path for the cohort")
     if dest.exists() and any(dest.iterdir()):
-        if not overwrite: raise FileExistsError(f"{dest}: folder is not empty; pick a new or empty folder, or pass overwrite=True (--overwrite) to replace a cohort written there before")
-        if not (dest/_MARKER).exists(): raise FileExistsError(f"{dest}: folder is not empty and holds no synthetic cohort ({_MARKER} missing); refusing to delete anything, pick another folder")
+        marked = (dest/_MARKER).is_file()
+        if not overwrite:
+            if marked and 'incomplete' in (dest/_MARKER).read_text():
+                raise FileExistsError(f"{dest}: holds an interrupted synthetic cohort; pass overwrite=True (--overwrite) to replace it, or pick a new folder")
+            raise FileExistsError(f"{dest}: folder is not empty; pick a new or empty folder, or pass overwrite=True (--overwrite) to replace a cohort written there before")
+        if not marked: raise FileExistsError(f"{dest}: folder is not empty and holds no synthetic cohort ({_MARKER} missing); refusing to delete anything, pick another folder")
         for p in dest.iterdir():
-            if p.is_dir() and p.name.startswith('sub-'): shutil.rmtree(p)
+            if p.is_dir() and not p.is_symlink() and p.name.startswith('sub-'): shutil.rmtree(p)
             elif p.name in ('labels.csv','series.csv','intended_series.csv','defects.csv', _MARKER): p.unlink()
     dest.mkdir(parents=True, exist_ok=True)
+    (dest/_MARKER).write_text(f"spine_osteo.synth cohort (incomplete: being written, or interrupted): {note}\n")   # first, so an interrupted cohort can be replaced
 
+# %% ../nbs/01_synth.ipynb #696f8807
 def make_cohort(dest:str|Path,             # output folder; must be new or empty (see `overwrite`)
                 n_subjects:int=40,         # number of subjects
                 seed:int=0,                # cohort seed: same seed, same files
@@ -687,20 +755,27 @@ def make_cohort(dest:str|Path,             # output folder; must be new or empty
                 signal_strength:float=1.0, # scale of the T-score → marrow fat effect
                 overlap:float=0.3,         # sd of the apparent T-score: class overlap near the thresholds
                 balanced:bool=True,        # equal class counts; else a population-like mixture
-                progress:bool=True,        # show a progress bar
+                progress:bool=True,        # show progress (a bar in a terminal or notebook, a line every 5 % otherwise)
                )->pd.DataFrame:            # labels: subject, t_score, class
     "Write a synthetic lumbar-spine MRI cohort as DICOM: `dest/sub-NNNN/...`, `labels.csv`, `series.csv`, `intended_series.csv`, `defects.csv`"
     dest = Path(dest)
     if int(n_subjects) < 1: raise ValueError(f"make_cohort: n_subjects={n_subjects}; ask for at least one subject")
-    if matrix is not None and int(matrix) < 8: raise ValueError(f"make_cohort: matrix={matrix} is too small; use 16 or more (tests use 32)")
-    _prepare_dest(dest, overwrite)
+    if matrix is not None and not 8 <= int(matrix) <= 1024: raise ValueError(f"make_cohort: matrix={matrix} is outside 8–1024; use 16 or more (tests use 32), at most 1024")
+    if workers is not None and int(workers) < 0: raise ValueError(f"make_cohort: workers={workers}; use 0 (this process) or more")
+    if int(seed) < 0: raise ValueError(f"make_cohort: seed={seed}; use a whole number ≥ 0")
+    for k, v in (('signal_strength', signal_strength), ('overlap', overlap)):
+        if not (math.isfinite(float(v)) and float(v) >= 0): raise ValueError(f"make_cohort: {k}={v}; use a finite number ≥ 0")
     subjects = [f"sub-{i+1:04d}" for i in range(int(n_subjects))]
     dmap = _defects_by_subject(defects, subjects)
+    note = f"n={n_subjects} seed={seed} matrix={matrix}"
+    _prepare_dest(dest, overwrite, note)
     ts = sample_t_scores(len(subjects), seed, balanced)
     jobs = [(i, s, float(ts[i]), subject_seed(seed, i), str(dest), seed, matrix, distractors, dmap.get(s, []), signal_strength, overlap)
             for i,s in enumerate(subjects)]
     if workers is None: workers = min(os.cpu_count() or 1, len(jobs)) if len(jobs) >= 4 else 0
-    res = parallel(_make_subject, jobs, n_workers=workers, progress=progress, method='fork' if os.name == 'posix' else None)
+    with ProcessPoolExecutor(workers, mp_context=get_context('fork') if os.name == 'posix' else None,
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as ex:
+        res = list(step_progress(ex.map(_make_subject, jobs), len(jobs), 'subjects', progress))
     series = pd.DataFrame([r for rows,_ in res for r in rows])
     dfx = pd.DataFrame([d for _,drows in res for d in drows], columns=['defect','subject','series_uid','series_number','file','detail'])
     labels = pd.DataFrame(dict(subject=subjects, t_score=ts, **{'class':[who_class(t) for t in ts]}))
@@ -713,7 +788,7 @@ def make_cohort(dest:str|Path,             # output folder; must be new or empty
                                  series_number='' if r is None else r.series_number, description='' if r is None else r.description))
     labels.to_csv(dest/'labels.csv', index=False); series.to_csv(dest/'series.csv', index=False)
     pd.DataFrame(intended).to_csv(dest/'intended_series.csv', index=False); dfx.to_csv(dest/'defects.csv', index=False)
-    (dest/_MARKER).write_text(f"spine_osteo.synth cohort: n={n_subjects} seed={seed} matrix={matrix}\n")
+    (dest/_MARKER).write_text(f"spine_osteo.synth cohort (complete): {note}\n")
     return labels
 
 # %% ../nbs/01_synth.ipynb #ee309b64
@@ -729,6 +804,7 @@ def synth_cli(dest:str,                    # output folder (new or empty)
               signal_strength:float=1.0,   # scale of the T-score → marrow fat effect
              ):
     "Write a synthetic lumbar-spine DICOM cohort with bone-density labels"
-    df = make_cohort(dest, n, seed, matrix=matrix, distractors=not no_distractors, defects=defects or None,
-                     workers=workers, overwrite=overwrite, signal_strength=signal_strength)
+    try: df = make_cohort(dest, n, seed, matrix=matrix, distractors=not no_distractors, defects=defects or None,
+                          workers=workers, overwrite=overwrite, signal_strength=signal_strength)
+    except (ValueError, OSError) as e: raise SystemExit(f"spine-osteo-synth: {e}") from None
     print(f"{dest}: {len(df)} subjects, " + ', '.join(f"{k} {v}" for k,v in df['class'].value_counts().items()))

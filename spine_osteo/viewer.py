@@ -46,7 +46,7 @@ def to_numpy(x, # numpy array, torch tensor (any device/dtype) or array-like
     "Convert `x` to numpy without importing torch: tensors are detached, moved to the CPU and cast to float32 when needed"
     if _is_tensor(x):
         x = x.detach().cpu()
-        if not str(x.dtype).startswith(('torch.int','torch.uint','torch.bool')): x = x.float()
+        if not str(x.dtype).startswith(('torch.int','torch.uint','torch.bool','torch.complex')): x = x.float()   # complex stays complex (and is refused by `as_volume`)
         return x.numpy()
     return np.asarray(x)
 
@@ -71,13 +71,19 @@ def as_volume(src,                 # NIfTI path, nibabel image, numpy array, tor
         except Exception as e: raise ValueError(f"{p}: cannot be read as NIfTI ({e}); is it a .nii/.nii.gz file?") from e
         name = name or p.name.replace('.nii.gz','').replace('.nii','')
         src = src_img
+    def grey(dt, what):   # complex or RGB voxels cast to float32 would silently lose a part: refuse them
+        dt = np.dtype(dt)
+        if dt.kind == 'c': raise ValueError(f"{what}: complex voxels ({dt}) cannot be drawn as grey levels; pass their magnitude (abs) or real part")
+        if dt.kind not in 'biuf': raise ValueError(f"{what}: voxel type {dt} is not grey levels (numbers); pass a numeric volume")
     if isinstance(src, nib.spatialimages.SpatialImage):
+        grey(src.get_data_dtype(), name or 'image')
         img = nib.as_closest_canonical(src)
         data = _squeeze3d(np.asarray(img.dataobj, dtype=np.float32), name or 'image')
         sp = tuple(float(z) for z in img.header.get_zooms()[:3])
         affine = img.affine
     else:
-        data = _squeeze3d(to_numpy(src), name or f'{type(src).__name__}').astype(np.float32)
+        raw = to_numpy(src); grey(raw.dtype, name or type(src).__name__)
+        data = _squeeze3d(raw, name or f'{type(src).__name__}').astype(np.float32)
         sp = (1.,1.,1.)
     if 0 in data.shape: raise ValueError(f"{name or 'volume'}: shape {data.shape} holds no voxels; nothing to show")
     if spacing is not None: sp = tuple(float(s) for s in spacing)
