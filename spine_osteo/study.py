@@ -849,6 +849,9 @@ def interim_report(out:str|Path,            # study folder
             + (f"Not in this report: {', '.join(started)} (fewer folds finished). " if started else ''))
     md = rep['markdown'].replace('# Study report\n', f'# Study report (interim)\n\n{note}\n', 1)
     (dest/'report.md').write_text(md)
+    rj = json.loads((dest/'report.json').read_text())
+    rj['interim'] = dict(folds=[f + 1 for f in common], n_subjects=len(sub), of=len(folds), not_finished=later, not_reported=started)
+    (dest/'report.json').write_text(json.dumps(rj, indent=1, default=float))
     return {**rep, 'markdown': md, 'folds': common, 'dest': dest}
 
 # %% ../nbs/10_study.ipynb #4fe73ff3
