@@ -56,13 +56,17 @@ def pseudonym(key:str,        # subject key (folder name or PatientID)
     if not str(salt).strip(): raise ValueError("pseudonymize: the salt is empty; pass a secret phrase (kept out of the output), or no --pseudonymize")
     return 'sub-' + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:12]
 
-# %% ../nbs/03_convert.ipynb #57ffb94f
+# %% ../nbs/03_convert.ipynb #df9f6016
 def _fingerprint(g:pd.DataFrame, salt:str|None=None)->str:
     "Hash of the source files' names, sizes and modification times (keyed by the salt when pseudonymized)"
     h = hashlib.sha256(b'' if salt is None else f"{salt}\x00".encode())
     for p in sorted(set(g.path)):
         st = os.stat(p); h.update(os.fsencode(p) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())   # fsencode: a Latin-1 name is bytes, not UTF-8
     return h.hexdigest()[:24]
+
+def _str_or_none(v)->str|None:
+    "A header string, or None when absent or empty"
+    return None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == '' else str(v)
 
 def sidecar(g:pd.DataFrame,       # rows of the volume
             cls:str,              # 'T1' or 'T2'
@@ -81,6 +85,10 @@ def sidecar(g:pd.DataFrame,       # rows of the volume
         MRAcquisitionType=r['mr_acq_type'], ImageType=list(r['image_type']), SeriesNumber=f(r['series_number']),
         PixelSpacing=list(r['pixel_spacing']), SliceThickness=f(r['thickness']), SpacingBetweenSlices=f(r['spacing_between']),
         SliceStep=chk.get('step'), NumberOfSlices=len(g), Orientation=chk.get('orientation'))
+    opt = lambda k: _str_or_none(r.get(k))
+    if opt('scan_options'): meta['ScanOptions'] = opt('scan_options')                 # FS: fat-suppressed (dicom ranks it second)
+    if opt('contrast'): meta['ContrastBolusAgent'] = opt('contrast') if salt is None else True   # post-contrast; free text only without salt
+    if opt('lossy'): meta['LossyImageCompression'] = opt('lossy')                     # '01': the source pixels were lossy-compressed
     if salt is None: meta['AcquisitionMonth'] = re.sub(r'\D', '', r['date'] or '')[:6]
     meta.update(ConversionSoftware=f'spine_osteo.convert (pydicom {pydicom.__version__}, nibabel {nib.__version__})',
                 Pseudonymized=salt is not None, SourceFingerprint=_fingerprint(g, salt))
@@ -348,7 +356,7 @@ def _check_args(src:str|Path, dest:str|Path, subject_from:str, workers, pseudony
     if d == s or s in d.parents: raise ValueError(f"{dest}: the output folder is inside the input folder {src}; choose a folder outside it (inputs are never modified)")
     if d in s.parents: raise ValueError(f"{src}: the input folder is inside the output folder {dest}; choose an output folder outside the export")
 
-# %% ../nbs/03_convert.ipynb #66a03398
+# %% ../nbs/03_convert.ipynb #16fcc635
 def _foreign_files(dest:Path, ours:list)->list:
     "Files that the converter did not write, in the subject folders where it wrote or removed files"
     top, ours = dest.resolve(), set(ours); out = []
@@ -365,11 +373,22 @@ def _unread_links(src:Path, paths)->list:
         if not (k < len(read) and read[k].startswith(pre)): out.append(l.relative_to(src).as_posix())
     return sorted(out)
 
-def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int, unread:list=())->list:
+def _shared_patients(vols:pd.DataFrame)->list:
+    "Sorted lists of the subjects (as written) whose selected volumes belong to one patient, for each patient found under two or more subjects"
+    sel = vols[vols.decision == 'selected'] if 'patient' in vols else vols.iloc[:0]
+    by = {}
+    for s, ps in zip(sel.subject, sel.patient.astype(str)):
+        for p in filter(None, ps.split(',')): by.setdefault(p, set()).add(s)
+    return sorted(sorted(v) for v in by.values() if len(v) > 1)
+
+def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int, unread:list=(), shared:list=())->list:
     "Lines after the summary: what was removed, left alone or not read, labels without images, and what the outputs identify"
     notes = []
     if unread: notes.append(f"warning: {len(unread)} folder(s) under the input are symbolic links that were not read" + ('' if salt is not None else f" (e.g. {unread[0]})")
                             + "; their files are not converted: pass the real folders, or copy them into the input")
+    if shared: notes.append(f"warning: {len(shared)} patient(s) appear under more than one subject (e.g. {', '.join(shared[0][:3])}: the same PatientID, "
+                            "name and birth date): a repeat visit or a copied folder puts one patient in training and validation; keep one folder per patient, "
+                            "or convert with --subject-from patient_id (if the export gave every patient the same ID, this warning is expected)")
     if removed: notes.append(f"removed {len(removed)} file(s) that an earlier conversion wrote here and this one no longer selects (a changed label or series, or a subject no longer in the input)")
     if foreign: notes.append(f"left alone: {len(foreign)} file(s) beside the outputs that the converter did not write (e.g. {foreign[0]}); a subject with two T1 or T2 files is refused by the data loaders")
     keys = set(names) | {subject_key(n) for ns in names.values() for n in ns}
@@ -408,7 +427,7 @@ def summarize(rep:pd.DataFrame,          # conversion report
         lines.append(f"{rep[rep.label == 'unlabelled'].subject.nunique()} subject(s) have no label and go to unlabelled/")
     return '\n'.join(lines)
 
-# %% ../nbs/03_convert.ipynb #41118780
+# %% ../nbs/03_convert.ipynb #757ac24b
 _REPORT_COLS = ['subject', 'series', 'class', 'n_files', 'orientation', 'decision', 'reason', 'label', 'series_number',
                 'description', 'class_reason', 'conflict', 'n_slices', 'step', 'output']
 
@@ -416,6 +435,8 @@ def _series_ref(r)->str:
     "A volume named by its series number only (no free text)"
     n = r.get('series_number')
     return 'a series without number' if n is None or n != n else f"series {n:g}"
+
+_KEY_ERROR = re.compile(r'would both become subject|no letter or digit to make a subject key')
 
 def convert_dicom(src:str|Path,                  # root of the DICOM export (one folder per subject by default)
                   dest:str|Path,                 # output folder: new, empty, or written by an earlier conversion
@@ -436,7 +457,11 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
     out, removed = OutputFolder(dest, salt), []
     with (contextlib.nullcontext(out) if dry_run else out):
         if progress and not can_redraw(): print(f"headers: reading every file under the input folder", flush=True)
-        hdr, skipped = scan_dicom(src, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
+        try: hdr, skipped = scan_dicom(src, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
+        except ValueError as e:   # subject keys that collide or cannot be made: the message quotes folder names or PatientIDs
+            if salt is None or not _KEY_ERROR.search(str(e)): raise
+            raise ValueError(f"{src}: two subject folders or PatientIDs would become one subject key, or one has no letter or digit "
+                             "(names not shown: --pseudonymize); run the same command with --dry-run and without --pseudonymize to see them") from None
         if len(hdr) == 0:
             why = ', '.join(f"{v} {k.replace('_', '-')}" for k, v in sorted(skipped.items())) or 'the folder holds no files'
             raise ValueError(f"{src}: no DICOM images found ({why}); pass the folder that holds the DICOM export")
@@ -486,12 +511,13 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                     vols.at[j, 'decision'], vols.at[j, 'reason'] = 'selected', f"best {r.cls} after {_series_ref(r)} failed"
             todo = nxt
         if not dry_run: removed = out.finish(kept)
+        shared = _shared_patients(vols)   # subjects as written (pseudonyms with a salt)
         if salt is not None: vols = _pseudonymize_text(vols, grp, names, salt)
         vols['reason'] = [_cite_files(t, (), src, dest) for t in vols.reason]   # one line, no path, whatever a reason quotes
         rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
         if not dry_run: _atomic(dest_path(dest, REPORT), lambda t: rep.to_csv(t, index=False))
     if verbose:
-        notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named, _unread_links(src, hdr.path))
+        notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named, _unread_links(src, hdr.path), shared)
         print(('\n' if progress else '') + '\n'.join([summarize(rep, skipped, wanted, dry_run)] + notes))
     return rep
 
