@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/cli.html.md"""
 
 # %% ../nbs/11_cli.ipynb #ac81811a
 from __future__ import annotations
-import json, os, re, sys, time
+import contextlib, json, os, re, sys, time
 from pathlib import Path
 from fastcore.script import call_parse
 
@@ -63,6 +63,27 @@ def _write_predictor(learn):
     try: return export_predictor(learn)
     except Exception as e: print(f"note: predictor.pt not written ({type(e).__name__}: {str(e)[:200]}); spine-osteo-predict will load model.pkl", file=sys.stderr)
 
+@contextlib.contextmanager
+def _epoch_lines():
+    "In a log or a pipe, fastai's progress bars (which redraw with `\\r` even there) give way to one line per epoch"
+    from spine_osteo.synth import can_redraw
+    if can_redraw(): yield; return
+    from fastcore.basics import defaults
+    from fastai.callback.core import Callback
+    from fastai.callback.progress import ProgressCallback
+    class EpochLines(Callback):
+        "The metric names, then one line per epoch; it leaves the learner after the fit, so it is never exported"
+        order = ProgressCallback.order
+        def before_fit(self):
+            self.old_logger, self.learn.logger = self.learn.logger, self._line
+            self._line(self.recorder.metric_names)
+        def _line(self, log): print('  '.join(f'{v:.4f}' if isinstance(v, float) else str(v) for v in log), flush=True)
+        def after_fit(self): self.learn.logger = self.old_logger; self.learn.remove_cb(self)
+    saved = list(defaults.callbacks)
+    defaults.callbacks = [EpochLines if c is ProgressCallback else c for c in saved]
+    try: yield
+    finally: defaults.callbacks = saved
+
 @call_parse
 def train_cli(root:str,                 # dataset root in the converted layout `<class>/{T1,T2}/<subject>/*.nii.gz`
               size:int=64,              # cubic input size in voxels, a multiple of 32 (128 for the paper setting, on a GPU)
@@ -99,13 +120,14 @@ def train_cli(root:str,                 # dataset root in the converted layout `
     lkw = dict(fusion=fusion, arch=arch, label_smoothing=label_smoothing, norm=norm)
     print(f"{len(df)} subjects: " + ', '.join(f"{k} {v}" for k, v in df['label'].value_counts().sort_index().items()))
     if folds >= 2:
-        res = cross_validate(df, k=folds, epochs=epochs, lr=lr, out=out, seed=seed, dls_kwargs=dict(size=size, bs=bs, **dkw), **lkw)
+        with _epoch_lines(): res = cross_validate(df, k=folds, epochs=epochs, lr=lr, out=out, seed=seed, dls_kwargs=dict(size=size, bs=bs, **dkw), **lkw)
         print(f"{folds}-fold cross-validation, mean ± sd over folds:")
         for k in ['accuracy', 'balanced_accuracy', 'macro_f1', 'roc_auc', 'kappa']:
             print(f"  {k:<18} {res['mean_sd'][k]['mean']:.3f} ± {res['mean_sd'][k]['sd']:.3f}")
         print(f"written to {out}"); return res
-    res = train_run(df, valid_idx, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, resume=resume, dls_kwargs=dkw,
-                    config=dict(root=str(root)), **lkw)
+    with _epoch_lines():
+        res = train_run(df, valid_idx, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, resume=resume, dls_kwargs=dkw,
+                        config=dict(root=str(root)), **lkw)
     _write_predictor(res['learn'])
     print(f"validation ({len(valid_idx)} subjects):\n{format_report(res['report'])}\nwritten to {out} (model: {Path(out)/'model.pkl'})")
     return res
@@ -172,6 +194,21 @@ def predict_cli(model:str,            # the run folder, its model.pkl, or its pr
     return df
 
 # %% ../nbs/11_cli.ipynb #d384a3bf
+_DEMO_MARKER = '.spine_osteo_demo'                 # written into every demo folder
+_DEMO_PARTS = {'dicom', 'nifti', 'run', 'cache'}   # what a demo folder holds
+
+def _check_demo_folder(out)->Path:
+    "The demo's folder: new, empty, or one the demo wrote before (it reuses that one); a folder holding anything else is refused"
+    p = Path(out)
+    if p.exists() and not p.is_dir(): raise UserError(f"{p}: the demo folder (--out) exists and is a file; pass a new folder")
+    if not p.is_dir(): return p
+    names = sorted(e.name for e in p.iterdir())
+    if not names or _DEMO_MARKER in names: return p
+    if set(names) <= _DEMO_PARTS and (p/'dicom'/'.spine_osteo_synth').is_file(): return p   # a demo folder from before the marker
+    shown = ', '.join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else '')
+    raise UserError(f"{p}: the demo folder (--out) is not empty ({shown}) and was not written by spine-osteo-demo; "
+                    "pass a new or empty folder (the demo writes dicom/, nifti/, run/ and cache/ there)")
+
 def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
              n_subjects:int=150,   # synthetic subjects (balanced over the three classes)
              matrix:int|None=None, # in-plane DICOM matrix; None: synth's realistic 256-512
@@ -193,7 +230,9 @@ def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
     from spine_osteo.data import find_subjects, stratified_subject_split, aug_transforms_3d
     from spine_osteo.metrics import format_report
     from spine_osteo.learner import train_run
-    t0 = time.time(); out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = _check_demo_folder(out)
+    t0 = time.time(); out.mkdir(parents=True, exist_ok=True)
+    (out/_DEMO_MARKER).write_text("written by spine_osteo.cli.run_demo: dicom/, nifti/, run/ and cache/ are reused by the next demo here\n")
     times = {}
     raw, conv, run = out/'dicom', out/'nifti', out/'run'
     if not (raw/'labels.csv').exists(): # a cohort made by an earlier run is reused
@@ -208,9 +247,10 @@ def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
     test_idx = stratified_subject_split(df, test_frac, seed)[1]
     print(f"3/4 training on {len(df)-len(test_idx)} subjects at {size}, {epochs} epochs; {len(test_idx)} subjects held out")
     learner_kwargs = {**dict(head=False, norm='group'), **learner_kwargs}
-    res = train_run(df, test_idx, run, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, monitor=None,
-                    dls_kwargs=dict(cache_dir=out/'cache', aug=aug_transforms_3d(p_gamma=0., p_bias=0.) if aug == 'spatial' else aug),
-                    config=dict(demo=True, n_subjects=n_subjects, matrix=matrix, test_frac=test_frac, aug=str(aug), cohort_kwargs=cohort_kwargs), **learner_kwargs)
+    with _epoch_lines():
+        res = train_run(df, test_idx, run, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, monitor=None,
+                        dls_kwargs=dict(cache_dir=out/'cache', aug=aug_transforms_3d(p_gamma=0., p_bias=0.) if aug == 'spatial' else aug),
+                        config=dict(demo=True, n_subjects=n_subjects, matrix=matrix, test_frac=test_frac, aug=str(aug), cohort_kwargs=cohort_kwargs), **learner_kwargs)
     _write_predictor(res['learn'])
     times['train'] = time.time() - t1
     times['total'] = time.time() - t0
@@ -238,6 +278,6 @@ def demo_cli(out:str='spine_osteo_demo', # folder for the cohort, the converted 
         _check_size(size); _check_positive(epochs=epochs, bs=bs)
         if n < 6: raise UserError(f"--n {n}: the demo needs at least 6 subjects (two per class) to train and hold some out")
         if not lr > 0: raise UserError(f"--lr {lr}: must be positive, e.g. 1e-3")
-        _need_new_or_dir(out, 'demo folder (--out)')
+        _check_demo_folder(out)
     except ValueError as e: _fail('spine-osteo-demo', e)
     return run_demo(out, n_subjects=n, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed)

@@ -11,13 +11,8 @@ from multiprocessing import get_context
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import nibabel as nib
-import pydicom
-from fastcore.parallel import ProcessPoolExecutor
 from fastcore.script import call_parse
 from .labels import read_labels, subject_key, LabelsWarning
-from .synth import step_progress, can_redraw, die_with_parent
-from .dicom import scan_dicom, assess_series, load_volume
 
 # %% auto #0
 __all__ = ['MANIFEST', 'LOCK', 'REPORT', 'dest_path', 'volume_name', 'pseudonym', 'sidecar', 'write_series', 'OutputFolder',
@@ -74,6 +69,7 @@ def sidecar(g:pd.DataFrame,       # rows of the volume
             salt:str|None=None,   # pseudonymization salt: no dates, no free text
            )->dict:               # JSON-ready acquisition parameters
     "JSON sidecar: acquisition parameters only; nothing that identifies the patient, and with `salt` no date and no free text"
+    import pydicom, nibabel as nib
     r = g.iloc[0]; f = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v
     sec = lambda ms: None if f(ms) is None else round(float(ms)/1000, 8)   # BIDS (and dcm2niix) store times in seconds
     derived = f"{cls} {chk.get('orientation') or 'unknown'}"
@@ -131,6 +127,7 @@ def write_series(g:pd.DataFrame,        # rows of the chosen volume
         if (p.exists() or p.is_symlink()) and p.relative_to(top).as_posix() not in set(owned):
             raise FileExistsError(f"{p.relative_to(top).as_posix()} exists in the output folder and was not written by spine-osteo-convert; move it away to convert this series")
     dest.mkdir(parents=True, exist_ok=True)
+    from spine_osteo.dicom import load_volume
     img = load_volume(g)
     tr = g.tr.iloc[0]
     img.header['pixdim'][4] = tr/1000 if tr is not None and np.isfinite(tr) and tr > 0 else 0
@@ -286,6 +283,7 @@ def _cite_files(text:str, paths, src:Path, dest:Path)->str:
 
 def _write_task(task):
     "Process-pool task: write one chosen volume, or say why it failed (files cited by name, never by path)"
+    import nibabel as nib
     g, dest, cls, chk, root, owned, salt, src = task
     try: p, st = write_series(g, dest, cls, chk, root, owned, salt); return str(p), st
     except (ValueError, OSError, RuntimeError, MemoryError, nib.spatialimages.HeaderDataError, nib.filebasedimages.ImageFileError) as e:   # a bug still raises
@@ -293,6 +291,8 @@ def _write_task(task):
 
 def _write_all(tasks:list, workers:int|None, progress:bool)->list:
     "Run the write tasks over a process pool (forked: workers see the rows already read), with progress"
+    from fastcore.parallel import ProcessPoolExecutor
+    from spine_osteo.synth import step_progress, die_with_parent
     n = min(workers or os.cpu_count() or 1, len(tasks))
     with ProcessPoolExecutor(n if n > 1 else 0, mp_context=get_context('fork') if os.name == 'posix' else None,
                              initializer=die_with_parent, initargs=(os.getpid(),)) as ex:   # a killed run leaves no worker writing on
@@ -451,6 +451,8 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                   verbose:bool=True,             # print the summary
                  )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
     "Convert the best T1 and T2 of every subject under `src` to NIfTI in `dest/<class>/<T1|T2>/<subject>/`"
+    from spine_osteo.synth import can_redraw
+    from spine_osteo.dicom import scan_dicom, assess_series
     _check_args(src, dest, subject_from, workers, pseudonymize, wanted)
     src, dest, salt = Path(src), Path(dest), pseudonymize
     lab = read_labels(labels, name_subjects=salt is None)

@@ -7,9 +7,9 @@ Docs: https://spine-osteo.github.io/spine_osteo/data.html.md"""
 # %% ../nbs/04_data.ipynb #e95b9756
 from __future__ import annotations
 from .labels import CLASSES                  # first: the package silences fastai's import-time warning
-import os, json, gzip, hashlib, tempfile, warnings, math, struct, zlib, collections
+import gzip, hashlib, warnings, math, struct, zlib, collections
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, asdict, replace
+from dataclasses import replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -25,12 +25,13 @@ from fastai.data.block import TransformBlock, CategoryBlock, DataBlock
 from fastai.vision.data import get_grid
 from fasttransform import Transform, ItemTransform
 from plum import dispatch
+from .preprocess import (check_nifti, modality_marks, PreprocessConfig, resample_volume, load_canonical, n4_correct,
+                                    normalize_intensity, preprocess_volume, as_orientation, default_cache_dir, file_sha256,
+                                    CACHE_VERSION, VolumeCache, preprocess_pair, _triple, _is_gzip, _strip_nifti)
 
 # %% auto #0
-__all__ = ['NIFTI_SUFFIXES', 'CACHE_VERSION', 'check_nifti', 'find_subjects', 'read_subject_table', 'PreprocessConfig',
-           'resample_volume', 'load_canonical', 'n4_correct', 'normalize_intensity', 'preprocess_volume',
-           'as_orientation', 'default_cache_dir', 'file_sha256', 'VolumeCache', 'PairedVolume', 'pair_tensor',
-           'PairLoader', 'PairedVolumeBlock', 'row_label', 'show_batch', 'show_results', 'stratified_subject_order',
+__all__ = ['NIFTI_SUFFIXES', 'find_subjects', 'read_subject_table', 'PairedVolume', 'pair_tensor', 'PairLoader',
+           'PairedVolumeBlock', 'row_label', 'show_batch', 'show_results', 'stratified_subject_order',
            'stratified_subject_split', 'kfold_splits', 'subject_splitter', 'RandPairedSpatial3D',
            'RandPairedIntensity3D', 'aug_transforms_3d', 'PairToFloat', 'CachedPairDL', 'spine_datablock',
            'SpineDataLoaders']
@@ -39,7 +40,6 @@ __all__ = ['NIFTI_SUFFIXES', 'CACHE_VERSION', 'check_nifti', 'find_subjects', 'r
 NIFTI_SUFFIXES = ('.nii', '.nii.gz')
 
 def _is_nifti(p:Path)->bool: return p.is_file() and p.name.endswith(NIFTI_SUFFIXES)
-def _strip_nifti(name:str)->str: return name[:-7] if name.endswith('.nii.gz') else name[:-4] if name.endswith('.nii') else name
 
 def _report(problems:list, on_error:str, what:str):
     "Raise one `ValueError` listing `problems`, or warn about each of them when `on_error='skip'`"
@@ -53,98 +53,14 @@ def _report(problems:list, on_error:str, what:str):
 def _check_on_error(on_error):
     if on_error not in ('raise', 'skip'): raise ValueError(f"on_error={on_error!r}: use 'raise' or 'skip'")
 
-# %% ../nbs/04_data.ipynb #c5e1a0b2
-def _volume_name(src)->str:
-    if isinstance(src, (str, Path)): return str(src)
-    fn = src.get_filename() if hasattr(src, 'get_filename') else None
-    return fn or '<in-memory image>'
-
-def _is_gzip(path:Path)->bool:
-    with open(path, 'rb') as f: return f.read(2) == b'\x1f\x8b'
-
-def _gzip_size(path:Path)->int|None:
-    "Bytes of content in the gzip file `path` (every member, decompressed once and discarded), or None when the stream ends early or is damaged"
-    n, d = 0, zlib.decompressobj(31)
-    try:
-        with open(path, 'rb') as f:
-            for chunk in iter(lambda: f.read(1 << 20), b''):
-                while chunk:
-                    if d.eof:                                   # one member ended: another follows, or zero padding
-                        if not chunk.strip(b'\0'): break
-                        d = zlib.decompressobj(31)
-                    n += len(d.decompress(chunk, 1 << 24))      # at most 16 MB of output at a time
-                    chunk = d.unused_data if d.eof else d.unconsumed_tail
-    except zlib.error: return None
-    return n if d.eof else None
-
-def _check_header(img, name:str):
-    "Raise a `ValueError` naming `name` when the header of `img` does not describe one usable 3-D volume"
-    shape = tuple(int(s) for s in img.shape)
-    if len(shape) < 3 or (len(shape) > 3 and int(np.prod(shape[3:])) != 1):
-        raise ValueError(f"{name}: a {len(shape)}-D image of shape {shape}; expected one 3-D volume (split 4-D series or pick one echo first)")
-    if 0 in shape[:3]: raise ValueError(f"{name}: empty volume of shape {shape}; the file holds no voxels, convert the series again")
-    if min(shape[:3]) < 2:
-        raise ValueError(f"{name}: shape {shape[:3]} is a single slice along axis {shape.index(min(shape[:3]))}, not a 3-D volume; "
-                         "convert the whole series (a localizer or a 2-D image cannot be used)")
-    dt = np.dtype(img.get_data_dtype())
-    if dt.kind not in 'biuf': raise ValueError(f"{name}: voxel type {dt} is not grey levels (integers or floats); convert it to a grey-level volume")
-    zooms = np.asarray(img.header.get_zooms()[:3], dtype=float)
-    if not (np.isfinite(zooms).all() and (zooms > 0).all()):
-        raise ValueError(f"{name}: voxel size {tuple(round(float(z), 4) for z in zooms)} mm is not finite and positive; fix the header (pixdim) or convert the series again")
-    aff = np.asarray(img.affine if img.affine is not None else img.header.get_best_affine(), dtype=float)
-    if not np.isfinite(aff).all(): raise ValueError(f"{name}: the affine (voxel to mm) has NaN or infinite entries; fix the header (sform/qform) or convert the series again")
-    if abs(np.linalg.det(aff[:3, :3])) < 1e-9 * np.prod(zooms) or np.isnan(nib.orientations.io_orientation(aff)[:, 0]).any():
-        raise ValueError(f"{name}: singular affine {np.round(aff[:3, :3], 3).tolist()}: its voxel axes do not span 3-D space, so the "
-                         "orientation is unknown; fix the header (sform/qform) or convert the series again")
-
-def _check_complete(img, path:Path, name:str):
-    "Raise a `ValueError` when the single-file image at `path` holds fewer bytes than its header promises"
-    proxy = img.dataobj
-    if len(getattr(img, 'file_map', {})) != 1 or not hasattr(proxy, 'offset'): return   # header and voxels in two files: nothing cheap to check
-    need = int(proxy.offset) + int(np.prod(proxy.shape)) * np.dtype(proxy.dtype).itemsize
-    if _is_gzip(path):
-        with open(path, 'rb') as f: f.seek(-4, 2); isize = struct.unpack('<I', f.read(4))[0]
-        if isize == need % 2**32: return                           # the gzip trailer's length matches: complete
-        got = _gzip_size(path)
-        if got is None: raise ValueError(f"{name}: the file is truncated or damaged (its gzip stream ends early); copy or convert it again")
-    else: got = path.stat().st_size
-    if got < need: raise ValueError(f"{name}: the file is truncated: it holds {got} bytes of header and voxels where its header needs {need}; copy or convert it again")
-
-# %% ../nbs/04_data.ipynb #5d1f3c77
-def check_nifti(src:str|Path|nib.spatialimages.SpatialImage, # NIfTI path, or a nibabel image
-                what:str|None=None,  # what it is, for messages: 'T1', 'T2', ...
-               )->nib.spatialimages.SpatialImage: # the image: header read, voxels not loaded
-    "Check a NIfTI volume from its header alone: a complete file, one 3-D volume, >= 2 voxels an axis, grey levels, finite positive voxel sizes, an invertible affine"
-    label = lambda n: f"{n} ({what})" if what else str(n)
-    if src is None: raise ValueError(f"no {what or 'NIfTI'} file given; pass the path of a .nii/.nii.gz file")
-    if isinstance(src, (str, Path)):
-        p = Path(src)
-        if not p.exists(): raise ValueError(f"{label(p)}: file not found; check the path")
-        if p.is_dir(): raise ValueError(f"{label(p)}: a folder, not a NIfTI file; pass the .nii/.nii.gz file itself")
-        if p.stat().st_size == 0: raise ValueError(f"{label(p)}: the file is empty (0 bytes); copy or convert it again")
-        try: img = nib.load(str(p))
-        except Exception as e:
-            if _is_gzip(p) and _gzip_size(p) is None:
-                raise ValueError(f"{label(p)}: the file is truncated or damaged (its gzip stream ends early); copy or convert it again") from e
-            raise ValueError(f"{label(p)}: cannot be read as NIfTI ({type(e).__name__}: {e}); is it a .nii/.nii.gz file?") from e
-        _check_header(img, label(p))
-        _check_complete(img, p, label(p))
-        return img
-    if not isinstance(src, nib.spatialimages.SpatialImage):
-        raise TypeError(f"check_nifti: got a {type(src).__name__}; pass a NIfTI path or a nibabel image")
-    _check_header(src, label(_volume_name(src)))
-    return src
-
 # %% ../nbs/04_data.ipynb #8ae99301
 def _visible(p:Path)->bool: return not p.name.startswith('.')   # hidden entries (`.DS_Store`, `._x.nii.gz` AppleDouble, `.ipynb_checkpoints`) are never data
 
 def _filed_as_other(f:Path, mod:str, other:str)->str|None:
     "Why the volume `f` in the `mod` folder is an `other` volume (its converter name or its sidecar says so), or None"
-    if f.name.startswith(other + '_'): return f"{f.name} in the {mod} folder is named as a {other}"
-    js = f.with_name(_strip_nifti(f.name) + '.json')
-    try: cls = json.loads(js.read_text()).get('Class') if js.is_file() else None
-    except (OSError, ValueError, AttributeError): cls = None
-    return f"{f.name} in the {mod} folder is a {other} (its sidecar {js.name} says so)" if cls == other else None
+    m = modality_marks(f)
+    if m['name'] == other: return f"{f.name} in the {mod} folder is named as a {other}"
+    return f"{f.name} in the {mod} folder is a {other} (its sidecar {m['sidecar_file']} says so)" if m['sidecar'] == other else None
 
 def find_subjects(root:str|Path,          # dataset root holding one folder per class
                   classes:tuple=CLASSES,   # class folder names, in label order
@@ -288,227 +204,6 @@ def read_subject_table(src:str|Path|pd.DataFrame, # CSV path or DataFrame with c
     if not keep: raise ValueError(f"{name}: none of its {len(df)} subject(s) can be used (see the warnings above); fix them or add subjects")
     return df.loc[keep, ['subject','t1','t2','label']].reset_index(drop=True)
 
-# %% ../nbs/04_data.ipynb #743c0f47
-def _triple(size)->tuple:
-    "`size` as three whole numbers (an int is a cube); an error for anything else"
-    t = (size,)*3 if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, (tuple, list, np.ndarray)) else None
-    if t is None or len(t) != 3 or not all(isinstance(s, (int, np.integer)) or (isinstance(s, float) and s.is_integer()) for s in t):
-        raise ValueError(f"size={size!r}: give one whole number (a cube) or three sides (D, H, W)")
-    return tuple(int(s) for s in t)
-
-@dataclass(frozen=True)
-class PreprocessConfig:
-    "Every setting of `preprocess_volume`; all of them are part of the cache key"
-    size:tuple=(128,128,128)        # target shape (D,H,W), i.e. voxels along R, A, S after reorientation; an int means a cube
-    clip:tuple|None=(0.5, 99.5)     # lower, upper percentile to clip intensities at; None: no clipping
-    zscore:bool=True                # subtract the mean and divide by the sd
-    foreground_zscore:bool=False    # compute mean and sd over voxels above the volume's mean only
-    anisotropy_threshold:float=3.0  # an axis whose spacing is > this x the finest one is resampled apart (nnU-Net: 3)
-    slice_mode:str='nearest'        # interpolation along such a coarse axis: 'nearest' (nnU-Net) or 'linear'
-    n4:bool=False                   # N4 bias-field correction (SimpleITK) before resampling
-    n4_shrink:int=4                 # N4 fits the field on the volume shrunk by this factor
-    n4_iterations:tuple=(50, 50, 50)# N4 iterations per fitting level
-    def __post_init__(self):
-        object.__setattr__(self, 'size', _triple(self.size))
-        if self.clip is not None: object.__setattr__(self, 'clip', tuple(float(c) for c in self.clip))
-        object.__setattr__(self, 'n4_iterations', tuple(int(i) for i in self.n4_iterations))
-        if self.slice_mode not in ('nearest', 'linear'): raise ValueError(f"slice_mode={self.slice_mode!r}: use 'nearest' or 'linear'")
-        if self.clip is not None and not 0 <= self.clip[0] < self.clip[1] <= 100: raise ValueError(f"clip={self.clip}: need 0 <= lower < upper <= 100")
-        if min(self.size) < 1: raise ValueError(f"size={self.size}: every side must be >= 1")
-    def key(self)->str:
-        "A stable text form of every setting (part of the cache key)"
-        return json.dumps(asdict(self), sort_keys=True)
-
-# %% ../nbs/04_data.ipynb #843b0a0c
-def _interp_axis(v:torch.Tensor, axis:int, n:int, mode:str)->torch.Tensor:
-    "Resample `v` along `axis` alone to `n` samples with a 1-D `mode` ('nearest', 'linear' or 'area')"
-    if v.shape[axis] == n: return v
-    v = v.movedim(axis, -1); shp = v.shape
-    kw = dict(align_corners=False) if mode == 'linear' else {}
-    out = F.interpolate(v.reshape(-1, 1, shp[-1]), size=n, mode='nearest-exact' if mode=='nearest' else mode, **kw)
-    return out.reshape(*shp[:-1], n).movedim(-1, axis)
-
-def resample_volume(vol:torch.Tensor,              # (D,H,W) float volume
-                    size:tuple=(128,128,128),      # target shape
-                    spacing:tuple=(1.,1.,1.),      # voxel size of `vol` in mm, per axis
-                    anisotropy_threshold:float=3., # coarse axis: spacing > this x the finest
-                    slice_mode:str='nearest',      # interpolation along a coarse axis: 'nearest' or 'linear'
-                   )->torch.Tensor:                # (size) float32 volume
-    "Resample `vol` to `size`, treating the slice axis apart when it is much coarser (nnU-Net style)"
-    size, sp = _triple(size), np.asarray(spacing, float)
-    vol = vol.float()
-    if tuple(vol.shape) == size: return vol
-    ax = int(sp.argmax())
-    aniso = sp.max() > anisotropy_threshold * sp.min()
-    if not aniso: ax = int(np.argmin([t/s for s,t in zip(vol.shape, size)])) # the axis shrunk most goes last, by area
-    a, b = [i for i in range(3) if i != ax]
-    v = vol.movedim(ax, 0)                                                   # (S, a, b): one 2-D slice per S
-    if v.shape[1:] != (size[a], size[b]):
-        v = F.interpolate(v[:, None], size=(size[a], size[b]), mode='bilinear', align_corners=False, antialias=True)[:, 0]
-    mode = slice_mode if aniso else ('area' if size[ax] < vol.shape[ax] else 'linear')
-    return _interp_axis(v, 0, size[ax], mode).movedim(0, ax).contiguous()
-
-# %% ../nbs/04_data.ipynb #2bb5b9ba
-def load_canonical(src:str|Path|nib.Nifti1Image, # NIfTI path or nibabel image
-                  )->tuple:                        # (float32 array in RAS voxel order, spacing in mm)
-    "Load a 3-D NIfTI volume reoriented to RAS canonical, checked by `check_nifti` and for finite, non-constant voxels"
-    img, name = check_nifti(src), _volume_name(src)
-    if len(img.shape) > 3: img = img.slicer[(slice(None),)*3 + (0,)*(len(img.shape)-3)]
-    img = nib.as_closest_canonical(img)
-    try: arr = np.ascontiguousarray(np.asarray(img.dataobj, dtype=np.float32))
-    except Exception as e: raise ValueError(f"{name}: voxel data cannot be read ({type(e).__name__}: {e}); is the file truncated? Copy or convert it again") from e
-    nbad = int(arr.size - np.isfinite(arr).sum())
-    if nbad: raise ValueError(f"{name}: {nbad} NaN/inf voxel(s); fix or convert the volume again")
-    lo, hi = float(arr.min()), float(arr.max())
-    if lo == hi:
-        what = 'empty (every voxel is 0)' if lo == 0 else f'constant (every voxel is {lo:g})'
-        raise ValueError(f"{name}: {what}; is it a blank or failed series? Remove it or convert it again")
-    return arr, tuple(float(z) for z in img.header.get_zooms()[:3])
-
-# %% ../nbs/04_data.ipynb #7d2e4b90
-def n4_correct(arr:np.ndarray,              # 3-D float32 volume
-               spacing:tuple=(1.,1.,1.),    # voxel size in mm, per axis of `arr`
-               shrink:int=4,                # fit the field on the volume shrunk by this factor (never below 8 voxels an axis)
-               iterations:tuple=(50,50,50), # N4 iterations per fitting level
-              )->np.ndarray:                # bias-corrected volume, same shape
-    "N4 bias-field correction with SimpleITK: fit on a shrunk copy inside an Otsu mask, divide by the field at full size"
-    import SimpleITK as sitk
-    img = sitk.GetImageFromArray(np.ascontiguousarray(arr.transpose(2, 1, 0), dtype=np.float32))  # sitk wants (z,y,x)
-    img.SetSpacing([float(s) for s in spacing])
-    mask = sitk.OtsuThreshold(img, 0, 1, 200)
-    f = [int(max(1, min(shrink, n // 8))) for n in arr.shape]
-    small, small_mask = sitk.Shrink(img, f), sitk.Shrink(mask, f)
-    n4 = sitk.N4BiasFieldCorrectionImageFilter()
-    n4.SetMaximumNumberOfIterations(list(iterations))
-    n4.Execute(small, small_mask)
-    log_field = n4.GetLogBiasFieldAsImage(img)
-    out = sitk.GetArrayFromImage(img / sitk.Exp(log_field)).transpose(2, 1, 0)
-    return np.ascontiguousarray(out, dtype=np.float32)
-
-# %% ../nbs/04_data.ipynb #e6b2c8d4
-def normalize_intensity(vol:torch.Tensor,        # float volume
-                        cfg:PreprocessConfig,    # uses `clip`, `zscore`, `foreground_zscore`
-                        name:str='volume',       # file name for error messages
-                       )->torch.Tensor:          # clipped and z-scored volume
-    "Clip at the `cfg.clip` percentiles, then z-score (over the foreground when `cfg.foreground_zscore`)"
-    vol = vol.to(torch.float32, copy=True)                   # then work in place
-    if cfg.clip is not None:
-        lo, hi = np.percentile(vol.numpy(), cfg.clip)
-        if hi <= lo: raise ValueError(f"{name}: constant after clipping at percentiles {cfg.clip} (both {lo:g}); "
-                                      "most voxels share one value: widen `clip` or check the scan")
-        vol = vol.clamp_(float(lo), float(hi))
-    if cfg.zscore:
-        sel = vol[vol > vol.mean()] if cfg.foreground_zscore else vol
-        if sel.numel() < 2: sel = vol
-        s, m = torch.std_mean(sel)
-        if s <= 0: raise ValueError(f"{name}: zero intensity spread, cannot z-score")
-        vol = vol.sub_(m).div_(s)
-    return vol
-
-# %% ../nbs/04_data.ipynb #9b1d3f5a
-def preprocess_volume(src:str|Path|nib.Nifti1Image, # NIfTI path or nibabel image
-                      cfg:PreprocessConfig|None=None, # settings (default `PreprocessConfig()`)
-                     )->torch.Tensor:                 # float32 (D,H,W) = `cfg.size`, axes R, A, S
-    "Load, reorient to RAS, [N4], resample to `cfg.size`, clip and z-score one volume"
-    cfg = cfg or PreprocessConfig()
-    name = _volume_name(src)
-    arr, spacing = load_canonical(src)
-    if cfg.n4: arr = n4_correct(arr, spacing, cfg.n4_shrink, cfg.n4_iterations)
-    vol = resample_volume(torch.from_numpy(arr), cfg.size, spacing, cfg.anisotropy_threshold, cfg.slice_mode)
-    return normalize_intensity(vol, cfg, name).contiguous()
-
-# %% ../nbs/04_data.ipynb #9e85b7b2
-def as_orientation(arr:np.ndarray,        # RAS-ordered volume
-                   codes:str,             # target axis codes, e.g. 'LPS' or 'PSR'
-                   spacing:tuple=(1.,1.,1.), # voxel size of `arr` in mm along R, A, S
-                  )->tuple:               # (array in `codes` voxel order, 4x4 affine): the same anatomy stored another way
-    "Store a RAS-ordered test volume with another voxel orientation, for orientation tests"
-    t = nib.orientations.ornt_transform(nib.orientations.axcodes2ornt('RAS'), nib.orientations.axcodes2ornt(tuple(codes)))
-    out = nib.orientations.apply_orientation(arr, t)            # RAS voxel order -> `codes` voxel order
-    aff = np.diag([*map(float, spacing), 1.]) @ nib.orientations.inv_ornt_aff(t, arr.shape)  # voxel(codes) -> voxel(RAS) -> mm
-    return np.ascontiguousarray(out), aff
-
-# %% ../nbs/04_data.ipynb #426e7daf
-def default_cache_dir()->Path:
-    "`$SPINE_OSTEO_CACHE`, else `$XDG_CACHE_HOME/spine_osteo`, else `~/.cache/spine_osteo`"
-    if os.environ.get('SPINE_OSTEO_CACHE'): return Path(os.environ['SPINE_OSTEO_CACHE'])
-    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'spine_osteo'
-
-# %% ../nbs/04_data.ipynb #7e9f1a3c
-def file_sha256(path:str|Path, # file to hash
-               )->str:         # hex digest of its bytes
-    "SHA-256 of a file's content, read in 1 MB blocks"
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
-
-# %% ../nbs/04_data.ipynb #1d3e5f7b
-CACHE_VERSION = 1
-
-class VolumeCache:
-    "Disk cache of preprocessed volumes (float16 `.npy`), keyed by file content and every preprocessing setting"
-    def __init__(self, cache_dir:str|Path|None=None, # folder (default `default_cache_dir()`)
-                ):
-        self.path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.hits = self.misses = 0
-        self._hashes = {}
-    def file_hash(self, path:str|Path)->str:
-        "Content hash of `path`, remembered while its size, mtime and inode stay the same"
-        st = os.stat(path); sig = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
-        if sig not in self._hashes: self._hashes[sig] = file_sha256(path)
-        return self._hashes[sig]
-    def key(self, path:str|Path, cfg:PreprocessConfig)->str:
-        "Cache key of `path` preprocessed with `cfg`"
-        return hashlib.sha256(f"v{CACHE_VERSION}|{self.file_hash(path)}|{cfg.key()}".encode()).hexdigest()
-    def file(self, path:str|Path, cfg:PreprocessConfig)->Path:
-        "Where the preprocessed `path` is (or will be) stored"
-        key = self.key(path, cfg)
-        return self.path/key[:2]/f"{key}.npy"
-    def load(self, path:str|Path, cfg:PreprocessConfig|None=None)->tuple:
-        "(volume as stored, float16 or float32 array; True when it was read from the cache), counting nothing"
-        cfg = cfg or PreprocessConfig()
-        if not Path(path).is_file(): raise FileNotFoundError(f"{path}: file not found")
-        dest = self.file(path, cfg)
-        if dest.is_file():
-            try:
-                arr = np.load(dest)
-                if arr.shape == tuple(cfg.size): return arr, True   # another shape: damaged, or not ours; recompute
-            except (ValueError, OSError, EOFError): pass   # unreadable (e.g. disk full earlier): recompute
-        arr = preprocess_volume(path, cfg).numpy()
-        arr = arr.astype(np.float16) if np.abs(arr).max() < 6e4 else arr
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.stem, suffix='.tmp')
-        except OSError as e: self._cannot_write(e); return arr, False
-        try:
-            with os.fdopen(fd, 'wb') as f: np.save(f, arr)
-            os.chmod(tmp, 0o644)                          # mkstemp makes 0600; others sharing the cache may read
-            os.replace(tmp, dest)
-        except OSError as e: Path(tmp).unlink(missing_ok=True); self._cannot_write(e)   # a full disk: go on without storing
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True); raise
-        return arr, False
-    def _cannot_write(self, e:OSError):
-        "Warn once that the cache folder cannot be written: volumes are then preprocessed again each time"
-        if getattr(self, '_warned', False): return
-        self._warned = True
-        warnings.warn(f"{self.path}: the cache folder cannot be written ({type(e).__name__}: {e.strerror or e}); volumes are preprocessed "
-                      "again every epoch; pass cache_dir= a writable folder (or cache_dir=False)")
-    def __call__(self, path:str|Path,               # NIfTI file
-                 cfg:PreprocessConfig|None=None,     # settings
-                )->torch.Tensor:                     # float32 (D,H,W), as `preprocess_volume` returns it
-        "Preprocessed `path`: read from the cache when there, else computed and stored"
-        arr, hit = self.load(path, cfg)
-        if hit: self.hits += 1
-        else: self.misses += 1
-        return torch.from_numpy(arr.astype(np.float32))
-    def clear(self):
-        "Delete every cached volume in this cache's folder"
-        for f in self.path.glob('??/*.npy'): f.unlink(missing_ok=True)
-        self.hits = self.misses = 0
-    def __repr__(self): return f"VolumeCache({str(self.path)!r}, hits={self.hits}, misses={self.misses})"
-
 # %% ../nbs/04_data.ipynb #6b1a85ff
 def _mid_sagittal(v:torch.Tensor)->np.ndarray:
     "(D,H,W) RAS volume -> its mid-sagittal slice as an image: superior up, anterior left, scaled to [0,1]"
@@ -545,10 +240,8 @@ def pair_tensor(t1_src:str|Path|nib.Nifti1Image,  # T1 NIfTI path or nibabel ima
                 cfg:PreprocessConfig|None=None,   # settings (default `PreprocessConfig()`)
                 cache:VolumeCache|None=None,      # disk cache for file inputs; None: no cache
                )->PairedVolume:                   # (2,D,H,W); add a batch axis with `[None]` for the model
-    "Preprocess one subject's T1 and T2 into a `PairedVolume` (for prediction, or the DataBlock)"
-    cfg = cfg or PreprocessConfig()
-    load = lambda s: cache(s, cfg) if cache is not None and isinstance(s, (str, Path)) else preprocess_volume(s, cfg)
-    return PairedVolume.create(load(t1_src), load(t2_src))
+    "`preprocess.preprocess_pair` as a `PairedVolume`: one subject's T1 and T2 for the DataBlock (or to show)"
+    return PairedVolume(preprocess_pair(t1_src, t2_src, cfg, cache))
 
 # %% ../nbs/04_data.ipynb #fd3b87ee
 class PairLoader(ItemTransform):

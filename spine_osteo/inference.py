@@ -11,15 +11,102 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
-from fastprogress.fastprogress import progress_bar
 import spine_osteo
-from .dicom import scan_dicom, assess_series, load_volume, _label, _safe_key
+from .synth import step_progress, can_redraw
+from .preprocess import PreprocessConfig, preprocess_pair, modality_marks
+from .labels import subject_key
+from .dicom import scan_dicom, assess_series, load_volume, _label
 
 # %% auto #0
-__all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'load_osteo', 'Predictor', 'export_predictor', 'load_predictor',
-           'as_predictor', 'patient_keys', 'predict_subject', 'write_dicom_sr', 'read_dicom_sr', 'predict_export']
+__all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'check_model_file', 'load_osteo', 'Predictor', 'export_predictor',
+           'load_predictor', 'as_predictor', 'patient_keys', 'predict_subject', 'write_dicom_sr', 'read_dicom_sr',
+           'predict_export']
 
-# %% ../nbs/09_inference.ipynb #d4882559
+# %% ../nbs/09_inference.ipynb #65360c5f
+import ast, re, zipfile, pickletools
+
+_DANGEROUS = re.compile(r'^(?:os|posix|nt|subprocess|sys|shutil|socket|importlib|runpy|pty|webbrowser|code|codeop|ctypes|multiprocessing|'
+                        r'signal|pickle|_pickle|marshal|types|tempfile|urllib|http|ftplib|smtplib|asyncio|threading|_thread)(?:\.|$)'
+                        r'|^(?:builtins|__builtin__)\.(?:eval|exec|compile|__import__|open|setattr|delattr|globals|locals|vars|input|breakpoint|memoryview|help|exit|quit)$')
+_STRINGS = {'SHORT_BINUNICODE', 'BINUNICODE', 'BINUNICODE8', 'UNICODE', 'SHORT_BINSTRING', 'BINSTRING', 'STRING'}
+
+def _pickle_of(path:Path)->bytes:
+    "The pickle stream of a torch (zip) file; a ValueError for any other file (torch's legacy format, a bare pickle)"
+    if not zipfile.is_zipfile(path): raise ValueError("is not a file written by torch.save (not a zip archive)")
+    with zipfile.ZipFile(path) as z:
+        names = [n for n in z.namelist() if n.endswith('/data.pkl') or n == 'data.pkl']
+        if len(names) != 1: raise ValueError("is not a file written by torch.save (no single data.pkl inside)")
+        return z.read(names[0])
+
+def _pickle_globals(data:bytes)->tuple:
+    "(every 'module.name' the pickle refers to, its long strings); an unresolvable STACK_GLOBAL is '?'"
+    out, strs, recent = set(), [], []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == 'GLOBAL': out.add(arg.replace(' ', '.', 1))
+        elif op.name == 'STACK_GLOBAL': out.add('.'.join(recent[-2:]) if len(recent) >= 2 else '?'); recent = []
+        elif op.name in _STRINGS:
+            recent.append(arg if isinstance(arg, str) else arg.decode('latin-1'))
+            if len(recent[-1]) > 40: strs.append(recent[-1])
+        elif op.name not in ('MEMOIZE', 'BINPUT', 'LONG_BINPUT', 'PUT'): recent = []
+    return out, strs
+
+def _unsafe_globals(path:Path)->list:
+    "The globals of a torch file's pickle that can run commands or code (os.system, eval, subprocess, ...)"
+    g, _ = _pickle_globals(_pickle_of(path))
+    return sorted(x for x in g if x == '?' or _DANGEROUS.search(x))
+
+_GRAPH_GLOBALS = {'__builtin__.set', 'builtins.set', 'collections.OrderedDict', 'torch._utils._rebuild_parameter',
+                  'torch._utils._rebuild_tensor_v2', 'torch.fx.graph_module.reduce_graph_module', 'torch.nn.modules.module.Module',
+                  'torch.device', 'torch._utils._rebuild_parameter_with_state',
+                  'torch.torch_version.TorchVersion'}   # a str: the torch version recorded in the file
+_IMPORT_LINE = re.compile(r'(?:import torch(?:\.[\w.]+)?(?: as \w+)?|from (?:math|torch) import \w+|NoneType = type\(None\)|)')
+
+def _forward_ok(src:str)->str:
+    "'' when `src` is a plain fx forward (assignments of aten ops, attribute reads of self, a return); else what is not"
+    try: tree = ast.parse(src)
+    except SyntaxError as e: return f"its code does not parse ({e.msg})"
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef) or tree.body[0].name != 'forward': return 'its code is not a single forward function'
+    for node in ast.walk(tree.body[0]):
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.With, ast.Try, ast.While, ast.For, ast.ClassDef, ast.AsyncFunctionDef)) or \
+           (isinstance(node, ast.FunctionDef) and node is not tree.body[0]): return f"its code holds a {type(node).__name__} statement"
+        if isinstance(node, ast.Attribute) and node.attr.startswith('__'): return f"its code reads the attribute {node.attr}"
+        if isinstance(node, ast.Name) and node.id.startswith('__'): return f"its code names {node.id}"
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name) and f.id in ('getattr', 'device'): continue
+            chain = []
+            while isinstance(f, ast.Attribute): chain.append(f.attr); f = f.value
+            if not (isinstance(f, ast.Name) and f.id == 'torch' and chain[-2:][::-1] == ['ops', 'aten']) and not (isinstance(f, ast.Name) and f.id in ('operator', 'fx_pytree', 'pytree')):
+                return f"its code calls {ast.unparse(node.func)}"
+    return ''
+
+def _predictor_problem(path:Path)->str:
+    "'' when a predictor file's pickle holds only a traced ATen graph, its weights and plain data; else why not"
+    data = _pickle_of(path)
+    g, strs = _pickle_globals(data)
+    other = sorted(x for x in g if x not in _GRAPH_GLOBALS and not re.fullmatch(r'torch\.(?:\w+Storage|float\d*|bfloat16|half|int\d+|long|bool|uint8|contiguous_format|preserve_format)', x))
+    if other: return f"refers to {', '.join(other[:3])}, which a traced spine_osteo network does not contain"
+    for s in strs:
+        if 'def forward' in s:
+            why = _forward_ok(s)
+            if why: return why
+        elif '\n' in s and ('import' in s or 'NoneType' in s):
+            bad = [l for l in s.strip('\n').split('\n') if not _IMPORT_LINE.fullmatch(l.strip())]
+            if bad: return f"its import block holds {bad[0][:60]!r}"
+    return ''
+
+def check_model_file(path:str|Path, # a `model.pkl` or a `predictor.pt`
+                     kind:str,      # 'learner' (model.pkl) or 'predictor' (predictor.pt)
+                    )->str:         # '' when it may be loaded, else why not
+    "Why a model file must not be unpickled (not torch's zip format; code it should not hold), or ''"
+    try:
+        if kind == 'predictor': return _predictor_problem(Path(path))
+        bad = _unsafe_globals(Path(path))
+        return f"refers to {', '.join(bad[:3])}, which can run commands: refusing to load it (a model file is code; use one from people you trust)" if bad else ''
+    except (ValueError, OSError, zipfile.BadZipFile) as e: return str(e)
+    except Exception as e: return f"cannot be read as a pickle ({type(e).__name__})"
+
+# %% ../nbs/09_inference.ipynb #6715fbff
 def load_osteo(path:str|Path,      # an exported `model.pkl`, or a run folder containing one
                cpu:bool|None=None, # None: the GPU when there is one
               ):                   # the fastai `Learner`, in eval mode
@@ -29,6 +116,8 @@ def load_osteo(path:str|Path,      # an exported `model.pkl`, or a run folder co
     path = Path(path)
     if path.is_dir(): path = path/'model.pkl'
     if not path.exists(): raise ValueError(f"{path}: no exported model here; pass the model.pkl written by spine-osteo-train or spine-osteo-demo (in the run folder)")
+    why = check_model_file(path, 'learner')
+    if why: raise ValueError(f"{path}: {why}")
     cpu = not torch.cuda.is_available() if cpu is None else cpu
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -55,6 +144,22 @@ def _preprocess_dict(learn)->dict:
     cfg = getattr(learn, 'preprocess_cfg', None)
     return asdict(cfg) if cfg is not None else {}
 
+def _check_pair_files(t1, t2):
+    "Refuse a T1/T2 pair of files that is one file twice, or that the converter's names or sidecars say is the other way round"
+    t1, t2 = Path(t1), Path(t2)
+    if t1.resolve() == t2.resolve() or (t1.exists() and t2.exists() and os.path.samefile(t1, t2)):
+        raise ValueError(f"{t1} and {t2}: the same file is given as the T1 and as the T2; give the subject's T1 and its T2")
+    said = {}                                   # {'T1': why the file given as T1 is a T2, ...}
+    for p, want, other in ((t1, 'T1', 'T2'), (t2, 'T2', 'T1')):
+        m = modality_marks(p)
+        if m['name'] == other: said[want] = f"its name starts with {other}_"
+        elif m['sidecar'] == other: said[want] = f"its sidecar {m['sidecar_file']} says Class {other}"
+    if len(said) == 2:
+        raise ValueError(f"{t1} and {t2}: the T1 and the T2 are swapped (the file given as the T1 is a T2: {said['T1']}; "
+                         f"the one given as the T2 is a T1: {said['T2']}); give them the other way round")
+    for want, why in said.items():
+        raise ValueError(f"{t1 if want == 'T1' else t2}: given as the {want} but it is a {'T2' if want == 'T1' else 'T1'} ({why}); give the subject's {want} file")
+
 class Predictor:
     "A network ready to classify T1/T2 pairs: the model, its class names, its preprocessing and the file it came from"
     def __init__(self, model:nn.Module,        # the network (an `OsteoNet`, or its traced graph)
@@ -75,9 +180,9 @@ class Predictor:
     def __repr__(self):
         return f"Predictor({Path(self.source).name or 'in memory'}, classes={self.vocab}, {'traced, torch only' if self.traced else 'eager'})"
     def pair(self, t1, t2)->torch.Tensor:
-        "Preprocess a T1/T2 pair (NIfTI paths or nibabel images) as in training: a (1,2,D,H,W) batch"
-        from spine_osteo.data import pair_tensor, PreprocessConfig
-        return torch.as_tensor(pair_tensor(t1, t2, PreprocessConfig(**self.preprocess))).as_subclass(torch.Tensor)[None]
+        "Preprocess a T1/T2 pair (NIfTI paths or nibabel images) as in training: a (1,2,D,H,W) batch; a pair of files that is swapped or one volume twice is refused"
+        if isinstance(t1, (str, Path)) and isinstance(t2, (str, Path)): _check_pair_files(t1, t2)
+        return preprocess_pair(t1, t2, PreprocessConfig(**self.preprocess))[None]
     def probs(self, x:torch.Tensor, # (1,2,D,H,W) preprocessed pair
               tta:bool=False,       # average with the left-right mirror
              )->np.ndarray:         # (n_classes,) probabilities
@@ -99,7 +204,7 @@ class Predictor:
         p = self.probs(self.pair(t1, t2), tta)
         return dict(label=self.vocab[int(p.argmax())], probs={c: float(v) for c, v in zip(self.vocab, p)})
 
-# %% ../nbs/09_inference.ipynb #4d436af9
+# %% ../nbs/09_inference.ipynb #101ffe24
 class _PairForward(nn.Module):
     "`OsteoNet.forward` without its input checks and its `as_subclass`, which `torch.export` cannot trace"
     def __init__(self, net): super().__init__(); self.net = net
@@ -131,7 +236,6 @@ def export_predictor(learn,                              # a trained spine_osteo
                     )->Path:                             # the written file
     "Write a traced copy of `learn`'s network that loads with torch alone (no fastai, no MONAI): fast start-up for prediction"
     pre = _preprocess_dict(learn)
-    from spine_osteo.data import PreprocessConfig
     size = PreprocessConfig(**pre).size
     net = copy.deepcopy(learn.model).float().cpu().eval()
     x = torch.randn(1, 2, *size, generator=torch.Generator().manual_seed(0))
@@ -146,15 +250,17 @@ def export_predictor(learn,                              # a trained spine_osteo
     mf = None if model_file is None else (Path(model_file) if Path(model_file).is_absolute() else base/model_file)
     blob = dict(format='spine_osteo.predictor', format_version=1, graph=graph, vocab=_vocab(learn), preprocess=pre,
                 model_sha256=_sha256(mf) if mf is not None and mf.is_file() else '', model_file=mf.name if mf is not None else '',
-                spine_osteo=spine_osteo.__version__, torch=torch.__version__, input_shape=list(x.shape))
+                spine_osteo=spine_osteo.__version__, torch=str(torch.__version__), input_shape=list(x.shape))
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try: torch.save(blob, tmp); os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
     return path
 
-# %% ../nbs/09_inference.ipynb #3de436df
+# %% ../nbs/09_inference.ipynb #77fa3fde
 def _load_traced(fast:Path, pkl:Path|None)->tuple:
     "(Predictor, '') from a predictor file, or (None, why it cannot be used)"
+    why = check_model_file(fast, 'predictor')
+    if why: return None, why
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -269,9 +375,8 @@ def predict_subject(model,                        # a `Predictor`, a `Learner`, 
         return dict(pred.predict(t1p, t2p, tta), t1_series=str(t1p), t2_series=str(t2p), tta=tta)
     d = Path(dicom_dir)
     if not d.is_dir(): raise ValueError(f"{d}: DICOM folder not found; pass the folder holding one subject's DICOM files")
-    hdr, skipped = scan_dicom(d, 'folder', workers=1, progress=False)
+    hdr, skipped = scan_dicom(d, 'root', workers=1, progress=False)   # the whole folder is one subject, keyed by its real name
     if len(hdr) == 0: raise ValueError(f"{d}: no DICOM images found; pass one subject's DICOM folder")
-    hdr['subject'] = _safe_key(d.name)
     hdr['subject'] = patient_keys(hdr)
     keys = sorted(hdr.subject.unique())
     if len(keys) > 1:
@@ -281,7 +386,7 @@ def predict_subject(model,                        # a `Predictor`, a `Learner`, 
     r = _predict_key(pred, grp, vols, keys[0], tta)
     out = dict(label=r['label'], probs=r['probs'], t1_series=_series_name(r['vols']['T1']), t2_series=_series_name(r['vols']['T2']), tta=tta)
     if dicom_sr is not None:
-        out['sr_file'] = str(write_dicom_sr(Path(dicom_sr)/f"{_safe_key(keys[0])}_spine_osteo_SR.dcm", r['label'], r['probs'],
+        out['sr_file'] = str(write_dicom_sr(Path(dicom_sr)/f"{subject_key(keys[0])}_spine_osteo_SR.dcm", r['label'], r['probs'],
                                             r['files']['T1'], r['files']['T2'], pred))
     return out
 
@@ -377,7 +482,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
                    tta:bool=False,               # average each prediction with the left-right mirror
                    workers:int|None=None,        # processes for the header scan (None: all cores)
                    dicom_sr:str|Path|None=None,  # folder for one DICOM SR per predicted subject; None: none
-                   progress:bool=True,           # progress bars
+                   progress:bool=True,           # progress: bars in a terminal or notebook, a line every 5 % in a log or pipe
                   )->pd.DataFrame:               # one row per subject (patient): subject, status, label, p_<class>, t1_series, t2_series, reason[, sr_file]
     "Predict every subject of a raw DICOM export: one row per patient, the reason for each one that cannot be predicted"
     root = Path(root)
@@ -385,7 +490,8 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     if not root.is_dir(): raise ValueError(f"{root}: is a file, not a folder; pass the folder that holds the DICOM export")
     if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' or 'patient_id'")
     pred = as_predictor(model)
-    hdr, skipped = scan_dicom(root, subject_from, workers, progress)
+    if progress and not can_redraw(): print("headers: reading every file under the export folder", flush=True)
+    hdr, skipped = scan_dicom(root, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
     if len(hdr) == 0: raise ValueError(f"{root}: no DICOM images found (skipped files: {skipped or 'none'}); pass the folder that holds the DICOM export")
     pkeys = patient_keys(hdr)
     folder_of = dict(zip(pkeys, hdr.subject)); hdr['subject'] = pkeys
@@ -393,9 +499,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     grp, vols = assess_series(hdr)
     keys = sorted(hdr.subject.unique())
     rows = []
-    bar = progress_bar(keys) if progress else keys
-    if progress: bar.comment = 'subjects'
-    for key in bar:
+    for key in step_progress(keys, len(keys), 'subjects', progress):
         row = dict(subject=key, status='not predicted', label='', **{f'p_{c}': np.nan for c in pred.vocab}, t1_series='', t2_series='', reason='')
         f = folder_of[key]
         note = f"folder {f} holds {n_in[f]} patients, predicted separately" if n_in[f] > 1 else ''
@@ -404,7 +508,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
             row.update(status='predicted', label=r['label'], **{f'p_{c}': p for c, p in r['probs'].items()},
                        t1_series=_label(r['vols']['T1']), t2_series=_label(r['vols']['T2']), reason=note)
             if dicom_sr is not None:
-                try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{_safe_key(key)}_spine_osteo_SR.dcm", r['label'], r['probs'],
+                try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{subject_key(key)}_spine_osteo_SR.dcm", r['label'], r['probs'],
                                                      r['files']['T1'], r['files']['T2'], pred).name
                 except Exception as e: row['reason'] = '; '.join(filter(None, [note, f"SR not written: {_one_line(e, root)}"]))
         except Exception as e: row['reason'] = '; '.join(filter(None, [note, _one_line(e, root)]))
@@ -412,7 +516,7 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     if subject_from == 'folder':
         found = set(folder_of.values())
         for p in sorted(root.iterdir()):
-            if p.is_dir() and _safe_key(p.name) not in found:
-                rows.append(dict(subject=_safe_key(p.name), status='not predicted', reason='no DICOM images in this folder'))
+            if p.is_dir() and subject_key(p.name) not in found:
+                rows.append(dict(subject=subject_key(p.name), status='not predicted', reason='no DICOM images in this folder'))
     cols = ['subject', 'status', 'label', *[f'p_{c}' for c in pred.vocab], 't1_series', 't2_series', 'reason'] + (['sr_file'] if dicom_sr is not None else [])
     return pd.DataFrame(rows).reindex(columns=cols).sort_values('subject', kind='stable').reset_index(drop=True)

@@ -12,12 +12,7 @@ from multiprocessing import get_context
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import generate_uid, ExplicitVRLittleEndian, MRImageStorage, PYDICOM_IMPLEMENTATION_UID
-from fastcore.parallel import ProcessPoolExecutor
 from fastcore.script import call_parse
-from fastprogress.fastprogress import progress_bar
 from .labels import CLASSES, WHO_NORMAL_MIN, WHO_OSTEOPOROSIS_MAX, who_class, subject_key
 
 # %% auto #0
@@ -444,6 +439,7 @@ def _fmt(v):
 
 def _uid(*parts):
     "A deterministic UID under pydicom's root, from the seed, subject, series and instance"
+    from pydicom.uid import generate_uid
     return generate_uid(entropy_srcs=['spine_osteo.synth', *map(str, parts)])
 
 def _stack(orient, centre, a, rows, cols, ps, n, sbs):
@@ -553,6 +549,8 @@ def _fname(plan, sp, inst):
 # %% ../nbs/01_synth.ipynb #5adf7555
 def _template(plan, sp, seed):
     "A dataset with everything that is the same for all files of a series"
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, PYDICOM_IMPLEMENTATION_UID
     st, pat, V = plan['site'], plan['patient'], _VENDORS[plan['site']['vendor']]
     sub, ds, fm = plan['subject'], Dataset(), FileMetaDataset()
     fm.MediaStorageSOPClassUID = MRImageStorage; fm.TransferSyntaxUID = ExplicitVRLittleEndian
@@ -592,6 +590,7 @@ def _template(plan, sp, seed):
 # %% ../nbs/01_synth.ipynb #24ba5f43
 def _write_series(plan, sj, sp, dest, seed, rng, cache=None):
     "Render a series and write one DICOM file per slice; returns its manifest row and the files"
+    import pydicom
     st = plan['site']; V = _VENDORS[st['vendor']]
     sp['uid'] = _uid(seed, plan['subject'], 'series', sp['number'])
     ds = _template(plan, sp, seed)
@@ -693,7 +692,9 @@ def step_progress(items,                # what to iterate over (a generator of r
     "Iterate over `items` showing progress: a bar in a terminal or notebook, else one line per step (at most about 20)"
     total = len(items) if total is None else int(total)
     if not show or total <= 0: yield from items; return
-    if can_redraw(): yield from progress_bar(items, total=total, leave=False); return
+    if can_redraw():
+        from fastprogress.fastprogress import progress_bar
+        yield from progress_bar(items, total=total, leave=False); return
     every = max(1, math.ceil(total/20))
     for k, x in enumerate(items, 1):
         yield x
@@ -773,6 +774,7 @@ def make_cohort(dest:str|Path,             # output folder; must be new or empty
     jobs = [(i, s, float(ts[i]), subject_seed(seed, i), str(dest), seed, matrix, distractors, dmap.get(s, []), signal_strength, overlap)
             for i,s in enumerate(subjects)]
     if workers is None: workers = min(os.cpu_count() or 1, len(jobs)) if len(jobs) >= 4 else 0
+    from fastcore.parallel import ProcessPoolExecutor
     with ProcessPoolExecutor(workers, mp_context=get_context('fork') if os.name == 'posix' else None,
                              initializer=die_with_parent, initargs=(os.getpid(),)) as ex:
         res = list(step_progress(ex.map(_make_subject, jobs), len(jobs), 'subjects', progress))
