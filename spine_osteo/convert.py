@@ -427,7 +427,7 @@ def summarize(rep:pd.DataFrame,          # conversion report
         lines.append(f"{rep[rep.label == 'unlabelled'].subject.nunique()} subject(s) have no label and go to unlabelled/")
     return '\n'.join(lines)
 
-# %% ../nbs/03_convert.ipynb #757ac24b
+# %% ../nbs/03_convert.ipynb #a6ef34f0
 _REPORT_COLS = ['subject', 'series', 'class', 'n_files', 'orientation', 'decision', 'reason', 'label', 'series_number',
                 'description', 'class_reason', 'conflict', 'n_slices', 'step', 'output']
 
@@ -470,6 +470,13 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
         grp, vols = assess_series(hdr, wanted, require_sagittal)
         names = _source_names(hdr, src, subject_from)
         vols['label'] = [_label_of(s, names.get(s, []), lab) for s in vols.subject]
+        if labels is not None and not (vols.label != 'unlabelled').any():   # a wrong file or column: everything would go to unlabelled/
+            what = labels if isinstance(labels, (str, Path)) else 'the labels table'
+            eg = '' if salt is not None or not lab else f" (it has e.g. {next(iter(lab))!r}; the input e.g. {sorted(vols.subject.unique())[0]!r})"
+            unz = {k.lstrip('0'): k for k in vols.subject.unique() if k.lstrip('0')}
+            if any(k.lstrip('0') in unz for k in lab): eg += "; some differ from subjects of the input only in leading zeros: did a spreadsheet drop them?"
+            raise ValueError(f"{what}: labels none of the {vols.subject.nunique()} subject(s) of the input{eg}; its subject column must hold "
+                             "the subject folder names (or the PatientIDs with --subject-from patient_id)")
         merged = {s: n for s, n in names.items() if len(n) > 1}
         for s, n in merged.items():   # two folders or PatientIDs that became one key: never pair their series
             m = vols.subject == s
