@@ -142,8 +142,8 @@ def train_cli(root:str,                 # dataset root in the converted layout `
     print(f"validation ({len(valid_idx)} subjects):\n{format_report(res['report'])}\nwritten to {out} (model: {Path(out)/'model.pkl'})")
     return res
 
-# %% ../nbs/11_cli.ipynb #7b611942
-def _check_output(path, inp:Path, what:str, is_dir:bool)->Path:
+# %% ../nbs/11_cli.ipynb #c95e3024
+def _check_output(path, inp:Path, what:str, is_dir:bool, overwrite:bool=True)->Path:
     "An output path outside the input, in an existing folder, of the right kind"
     p = Path(path); ri = inp.resolve()
     rp = p.resolve()
@@ -153,6 +153,7 @@ def _check_output(path, inp:Path, what:str, is_dir:bool)->Path:
     else:
         if p.is_dir(): raise UserError(f"{p}: the {what} is a folder; pass a file name such as predictions.csv")
         if not p.parent.is_dir(): raise UserError(f"{p}: the folder {p.parent} does not exist; create it first")
+        if p.exists() and not overwrite: raise UserError(f"{p}: the {what} exists; pass a new file name, or --overwrite to replace it")
     return p
 
 def _summary(df, out)->str:
@@ -171,6 +172,7 @@ def predict_cli(model:str,            # the run folder, its model.pkl, or its pr
                 dicom_sr:str=None,    # folder for a DICOM Structured Report per predicted subject (holds patient data: for your PACS)
                 tta:bool=False,       # average with the left-right mirrored volume
                 workers:int=None,     # processes for the header scan (default: all cores)
+                overwrite:bool=False, # replace an existing --out file
                ):
     "Classify one subject, or every subject of a DICOM export (--out), as normal / osteopenia / osteoporosis"
     prog = 'spine-osteo-predict'
@@ -182,7 +184,7 @@ def predict_cli(model:str,            # the run folder, its model.pkl, or its pr
         if out is not None:
             if not inp.is_dir(): raise UserError(f"{inp}: --out predicts a whole DICOM export, so INPUT must be a folder")
             if t2 is not None: raise UserError("--t2 is for one subject's NIfTI pair; leave it out with --out")
-            _check_output(out, inp, 'predictions file (--out)', is_dir=False)
+            _check_output(out, inp, 'predictions file (--out)', is_dir=False, overwrite=overwrite)
         if dicom_sr is not None:
             if not inp.is_dir(): raise UserError(f"{inp}: --dicom-sr needs DICOM input (a Structured Report references the series used); INPUT is a file")
             _check_output(dicom_sr, inp, 'SR folder (--dicom-sr)', is_dir=True)
