@@ -17,7 +17,7 @@ import torch.nn.functional as F
 # %% auto #0
 __all__ = ['CACHE_VERSION', 'check_nifti', 'modality_marks', 'PreprocessConfig', 'resample_volume', 'load_canonical',
            'n4_correct', 'normalize_intensity', 'preprocess_volume', 'as_orientation', 'default_cache_dir',
-           'file_sha256', 'VolumeCache', 'preprocess_pair']
+           'file_sha256', 'npy_header', 'read_npy', 'VolumeCache', 'preprocess_pair']
 
 # %% ../nbs/04a_preprocess.ipynb #c5e1a0b2
 def _volume_name(src)->str:
@@ -269,7 +269,29 @@ def file_sha256(path:str|Path, # file to hash
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
     return h.hexdigest()
 
-# %% ../nbs/04a_preprocess.ipynb #1d3e5f7b
+# %% ../nbs/04a_preprocess.ipynb #76515d6d
+import re
+_NPY_HEADER = re.compile(r"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), 'shape': \(([\d, ]*)\), \}")
+
+def npy_header(f)->tuple|None:
+    "(shape, dtype, fortran order) of an open `.npy` file at its start, parsed without `ast` (thread-safe); None if `np.save` did not write it"
+    magic = f.read(8)
+    if len(magic) < 8 or magic[:6] != b'\x93NUMPY' or magic[6] not in (1, 2): return None
+    raw = f.read(2 if magic[6] == 1 else 4)
+    m = _NPY_HEADER.match(f.read(int.from_bytes(raw, 'little')).decode('latin-1').strip())
+    if not m: return None
+    return tuple(int(x) for x in m.group(3).replace(' ', '').split(',') if x), np.dtype(m.group(1)), m.group(2) == 'True'
+
+def read_npy(path:str|Path)->np.ndarray|None:
+    "The C-order array `np.save` wrote to `path`, read without `ast` (thread-safe); None when the file is not such an array or is short"
+    with open(path, 'rb') as f:
+        h = npy_header(f)
+        if h is None or h[2]: return None
+        n = int(np.prod(h[0]))
+        arr = np.fromfile(f, dtype=h[1], count=n)
+    return arr.reshape(h[0]) if arr.size == n else None
+
+# %% ../nbs/04a_preprocess.ipynb #035f2033
 CACHE_VERSION = 1
 
 class VolumeCache:
@@ -298,8 +320,8 @@ class VolumeCache:
         dest = self.file(path, cfg)
         if dest.is_file():
             try:
-                arr = np.load(dest)
-                if arr.shape == tuple(cfg.size): return arr, True   # another shape: damaged, or not ours; recompute
+                arr = read_npy(dest)
+                if arr is not None and arr.shape == tuple(cfg.size): return arr, True   # another shape: damaged, or not ours; recompute
             except (ValueError, OSError, EOFError): pass   # unreadable (e.g. disk full earlier): recompute
         arr = preprocess_volume(path, cfg).numpy()
         arr = arr.astype(np.float16) if np.abs(arr).max() < 6e4 else arr
