@@ -20,21 +20,15 @@ Writes `OUT_DIR/niivue_before.png`, `OUT_DIR/niivue_after.png` (the widget), `OU
 its JupyterLab extension) and Debian's Chromium (`apt-get install -y chromium`).
 """
 from __future__ import annotations
-import argparse, json, secrets, shutil, sys, tempfile, time
+import json, secrets, shutil, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_check_viewer import free_port, start_lab, wait_lab, stop_lab, RUN_ALL, differ   # the same JupyterLab harness
+from browser_check_viewer import free_port, start_lab, wait_lab, stop_lab, RUN_ALL, differ, run_cli   # the same JupyterLab harness
 
 # headless Chromium has no GPU here: WebGL2 through ANGLE on SwiftShader, the software Vulkan renderer
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
                  '--ignore-gpu-blocklist', '--disable-quic', '--no-first-run', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync']
-
-def find_data(data:str|None)->Path:
-    "The sct_spine folder: `--data`, else the repository's `testdata/nifti/sct_spine`"
-    p = Path(data) if data else Path(__file__).resolve().parent.parent/'testdata'/'nifti'/'sct_spine'
-    if not (p/'t1w.nii.gz').exists(): sys.exit(f"{p}: no t1w.nii.gz there; pass --data pointing at a folder with t1w.nii.gz and t2.nii.gz")
-    return p.resolve()
 
 def write_notebook(dest:Path, data:Path)->Path:
     "The notebook JupyterLab opens: one cell with a NiiVueViewer of the pair and a heatmap on the T1"
@@ -154,17 +148,6 @@ def check(out:Path, data:Path, chromium:str, timeout:float)->bool:
     for k, v in ok.items(): print(f"{'ok  ' if v else 'FAIL'} {k}")
     return all(ok.values()) and len(ok) == 7
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('out', nargs='?', help='folder for the screenshots (default: a new temp folder)')
-    ap.add_argument('--data', help='folder with t1w.nii.gz and t2.nii.gz (default: testdata/nifti/sct_spine)')
-    ap.add_argument('--chromium', default='/usr/bin/chromium', help='Chromium executable')
-    ap.add_argument('--timeout', type=float, default=240, help='seconds to wait for each step')
-    a = ap.parse_args(argv)
-    if not Path(a.chromium).exists(): sys.exit(f"{a.chromium}: no such browser; apt-get install -y chromium, or pass --chromium")
-    out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix='niivue_check_'))
-    ok = check(out, find_data(a.data), a.chromium, a.timeout)
-    print('OK: NiiVue draws, overlays and links the crosshair in a real browser' if ok else 'FAILED: see above')
-    sys.exit(0 if ok else 1)
+def main(argv=None): run_cli(check, __doc__, 'niivue_check_', 'OK: NiiVue draws, overlays and links the crosshair in a real browser', argv)
 
 if __name__ == '__main__': main()

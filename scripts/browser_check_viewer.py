@@ -179,17 +179,20 @@ def check(out:Path, data:Path, chromium:str, timeout:float, steps:int=10)->bool:
         stop_lab(proc, port, token); log.close()
         shutil.rmtree(work, ignore_errors=True)
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+def run_cli(check_fn, doc:str, prefix:str, ok_msg:str, argv=None):
+    "The command line shared by the browser checks: parse, find the data and the browser, run `check_fn`, exit 0 or 1"
+    ap = argparse.ArgumentParser(description=doc.split('\n\n')[0])
     ap.add_argument('out', nargs='?', help='folder for the screenshots (default: a new temp folder)')
-    ap.add_argument('--data', help='folder with t1w.nii.gz and t2.nii.gz (default: shared/data/nifti/sct_spine)')
+    ap.add_argument('--data', help='folder with t1w.nii.gz and t2.nii.gz (default: testdata/nifti/sct_spine)')
     ap.add_argument('--chromium', default='/usr/bin/chromium', help='Chromium executable')
     ap.add_argument('--timeout', type=float, default=240, help='seconds to wait for each step')
     a = ap.parse_args(argv)
     if not Path(a.chromium).exists(): sys.exit(f"{a.chromium}: no such browser; apt-get install -y chromium, or pass --chromium")
-    out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix='viewer_check_'))
-    ok = check(out, find_data(a.data), a.chromium, a.timeout)
-    print('OK: the viewer redraws in a real browser, pixel for pixel, with its controls on screen' if ok else 'FAILED: see above')
+    out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix=prefix))
+    ok = check_fn(out, find_data(a.data), a.chromium, a.timeout)
+    print(ok_msg if ok else 'FAILED: see above')
     sys.exit(0 if ok else 1)
+
+def main(argv=None): run_cli(check, __doc__, 'viewer_check_', 'OK: the viewer redraws in a real browser, pixel for pixel, with its controls on screen', argv)
 
 if __name__ == '__main__': main()
