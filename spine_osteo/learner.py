@@ -475,7 +475,10 @@ def train_run(df:pd.DataFrame,        # subjects table `subject,t1,t2,label`
                     valid_subjects=df['subject'].iloc[list(valid_idx)].astype(str).tolist(),
                     split_sha1=_split_fingerprint(df, tr, valid_idx),
                     learner_kwargs={k: v for k, v in learner_kwargs.items() if isinstance(v, (int, float, str, bool, type(None), list, tuple))})
-    old_cfg = json.loads((out/'config.json').read_text()) if resume and (out/'config.json').exists() else None
+    try: old_cfg = json.loads((out/'config.json').read_text()) if resume and (out/'config.json').exists() else None
+    except (ValueError, OSError) as e:
+        raise ValueError(f"{out/'config.json'}: damaged, so the resume cannot be checked against the run's settings ({type(e).__name__}); "
+                         "restore it, or train a new run with a new --out") from None
     def _same_as_run():
         if old_cfg is not None and (diffs := _resume_mismatch(old_cfg, settings)):
             raise ValueError(f"{out}: cannot resume with settings other than the run's config.json ({'; '.join(diffs)}); "
