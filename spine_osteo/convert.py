@@ -6,12 +6,12 @@ Docs: https://spine-osteo.github.io/spine_osteo/convert.html.md"""
 
 # %% ../nbs/10_convert.ipynb #28fe7fc9
 from __future__ import annotations
-import os, re, sys, json, gzip, bisect, hashlib, secrets, warnings, contextlib
-from multiprocessing import get_context
+import os, re, json, gzip, bisect, hashlib, secrets, warnings, contextlib
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
+from .core import atomic_write, hold_lock, FolderBusy, worker_pool, step_progress, can_redraw, console_errors, UserError
 from .labels import read_labels, subject_key, LabelsWarning
 
 # %% auto #0
@@ -69,7 +69,7 @@ def sidecar(g:pd.DataFrame,       # rows of the volume
             salt:str|None=None,   # pseudonymization salt: no dates, no free text
            )->dict:               # JSON-ready acquisition parameters
     "JSON sidecar: acquisition parameters only; nothing that identifies the patient, and with `salt` no date and no free text"
-    import pydicom, nibabel as nib
+    import pydicom, nibabel as nib   # imported when a conversion runs: `--help` need not pay for them
     r = g.iloc[0]; f = lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v
     sec = lambda ms: None if f(ms) is None else round(float(ms)/1000, 8)   # BIDS (and dcm2niix) store times in seconds
     derived = f"{cls} {chk.get('orientation') or 'unknown'}"
@@ -97,13 +97,6 @@ def _gzip(data:bytes)->bytes:
     except ImportError: return gzip.compress(data, 1, mtime=0)
     return igzip.compress(data, 1, mtime=0)
 
-def _atomic(path:Path, write):
-    "Call `write(tmp)` on a temporary file of this process next to `path`, then rename it to `path`; only that temporary file is ever removed"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    try: write(tmp); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
 def write_series(g:pd.DataFrame,        # rows of the chosen volume
                  dest:str|Path,         # folder to write into (`<root>/<label>/<T1|T2>/<subject>`)
                  cls:str,               # 'T1' or 'T2'
@@ -127,52 +120,36 @@ def write_series(g:pd.DataFrame,        # rows of the chosen volume
         if (p.exists() or p.is_symlink()) and p.relative_to(top).as_posix() not in set(owned):
             raise FileExistsError(f"{p.relative_to(top).as_posix()} exists in the output folder and was not written by spine-osteo-convert; move it away to convert this series")
     dest.mkdir(parents=True, exist_ok=True)
-    from spine_osteo.dicom import load_volume
+    from spine_osteo.selection import load_volume   # pydicom and nibabel: imported when a conversion runs, not for `--help`
     img = load_volume(g)
     tr = g.tr.iloc[0]
     img.header['pixdim'][4] = tr/1000 if tr is not None and np.isfinite(tr) and tr > 0 else 0
     img.header['descrip'] = (f"{cls} {meta['SeriesDescription']}" if salt is None else meta['SeriesDescription'])[:79].encode('ascii', 'replace')
     if js.exists(): js.unlink()   # the sidecar marks a complete volume: remove it before replacing the volume
     data = _gzip(img.to_bytes()); del img
-    _atomic(path, lambda t: t.write_bytes(data))
-    _atomic(js, lambda t: t.write_text(json.dumps(meta, indent=1)))
+    atomic_write(path, data)
+    atomic_write(js, json.dumps(meta, indent=1))
     return path, 'written'
 
-# %% ../nbs/10_convert.ipynb #8c658868
-MANIFEST, LOCK, REPORT = '.spine_osteo_manifest.json', '.spine_osteo.lock', 'conversion_report.csv'
+# %% ../nbs/10_convert.ipynb #d55445ca
+MANIFEST, LOCK, REPORT = '.spine_osteo_manifest.json', '.spine_osteo.lock', 'conversion_report.csv'   # in DST: what the converter wrote; its lock; why each volume was or was not written
 
+# %% ../nbs/10_convert.ipynb #8c658868
 def _salt_check(salt:str|None, nonce:str|None=None)->str|None:
     "A slow, one-way check value of the salt (PBKDF2-SHA256, 200,000 rounds, keyed by the folder's random `nonce`) so two runs can tell whether they used the same one"
     if salt is None: return None
     return hashlib.pbkdf2_hmac('sha256', salt.encode(), b'spine_osteo output folder' + bytes.fromhex(nonce or ''), 200_000).hex()[:16]
 
-_HELD = set()   # lock file descriptors this process holds: a forked child closes its copies at once
+class _FolderInUse(FolderBusy, BlockingIOError):
+    "Another conversion holds the output folder: a `core.FolderBusy`, and the `BlockingIOError` this room always raised"
 
-def _close_held_locks():
-    "After a fork, in the child: close the inherited lock descriptors (the parent's lock stays), so a worker that outlives a killed run cannot keep DST locked"
-    for fd in list(_HELD):
-        with contextlib.suppress(OSError): os.close(fd)
-    _HELD.clear()
-
-if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=_close_held_locks)
-
-def _lock(fd:int)->bool:
-    "Try to take an exclusive, non-blocking lock on the open file `fd` (True: taken)"
-    try:
-        import fcntl
-        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); return True
-        except BlockingIOError: return False
-    except ImportError:   # Windows
-        import msvcrt
-        try: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1); return True
-        except OSError: return False
-
+# %% ../nbs/10_convert.ipynb #65b5a872
 class OutputFolder:
     "The output folder of one conversion: refuses a foreign or mixed folder, locks it, and keeps the manifest of the files the converter wrote"
     def __init__(self, root:str|Path,        # the output folder
                  salt:str|None=None,          # pseudonymization salt of this run (None: plain)
                 ):
-        self.root, self.salt, self.files, self._fd, self._created, self._fresh = Path(root), salt, {}, None, False, False
+        self.root, self.salt, self.files, self._lock, self._created, self._fresh = Path(root), salt, {}, None, False, False
         self._nonce = secrets.token_hex(16) if salt is not None else None   # a new folder's; `check` takes an existing folder's
         self._salt_check = _salt_check(salt, self._nonce)
         self.check()
@@ -202,11 +179,11 @@ class OutputFolder:
         "Create the folder if needed, take its lock (or fail at once), check it again under the lock and write its manifest"
         self._created, self._fresh = not self.root.exists(), not (self.root/MANIFEST).exists()
         self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root/LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _lock(fd):
-            os.close(fd)
-            raise BlockingIOError(f"{self.root}: another spine-osteo-convert is writing to this folder now ({LOCK} is locked); wait for it to finish or choose another output folder")
-        self._fd = fd; _HELD.add(fd)
+        lock = contextlib.ExitStack()
+        try: lock.enter_context(hold_lock(self.root/LOCK))
+        except FolderBusy:
+            raise _FolderInUse(f"{self.root}: another spine-osteo-convert is writing to this folder now ({LOCK} is locked); wait for it to finish or choose another output folder") from None
+        self._lock = lock
         try:
             self.check()
             self._remove_stale_temporaries()
@@ -215,7 +192,7 @@ class OutputFolder:
         return self
 
     def _release(self):
-        if self._fd is not None: _HELD.discard(self._fd); os.close(self._fd); self._fd = None   # closing the file releases the lock
+        if self._lock is not None: self._lock.close(); self._lock = None
 
     def __exit__(self, typ, *exc):
         if typ is not None and self._fresh and not self.files:   # a first run that failed before writing leaves no trace
@@ -265,7 +242,7 @@ class OutputFolder:
         man = dict(written_by='spine_osteo.convert', format=1, pseudonymized=self.salt is not None, salt_check=self._salt_check,
                    **({'salt_nonce': self._nonce} if self._nonce else {}),
                    files=dict(sorted(self.files.items())))
-        _atomic(dest_path(self.root, MANIFEST), lambda t: t.write_text(json.dumps(man, indent=1)))
+        atomic_write(dest_path(self.root, MANIFEST), json.dumps(man, indent=1))
 
 # %% ../nbs/10_convert.ipynb #637ea35a
 _ABS_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\]+[/\\])+[^\s'\",;)]*")
@@ -283,19 +260,15 @@ def _cite_files(text:str, paths, src:Path, dest:Path)->str:
 
 def _write_task(task):
     "Process-pool task: write one chosen volume, or say why it failed (files cited by name, never by path)"
-    import nibabel as nib
+    import nibabel as nib   # for its error classes (loaded already in a worker that wrote a volume)
     g, dest, cls, chk, root, owned, salt, src = task
     try: p, st = write_series(g, dest, cls, chk, root, owned, salt); return str(p), st
     except (ValueError, OSError, RuntimeError, MemoryError, nib.spatialimages.HeaderDataError, nib.filebasedimages.ImageFileError) as e:   # a bug still raises
         return None, 'write failed: ' + _cite_files(f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e), g.path, Path(src), Path(root))
 
 def _write_all(tasks:list, workers:int|None, progress:bool)->list:
-    "Run the write tasks over a process pool (forked: workers see the rows already read), with progress"
-    from fastcore.parallel import ProcessPoolExecutor
-    from spine_osteo.synth import step_progress, die_with_parent
-    n = min(workers or os.cpu_count() or 1, len(tasks))
-    with ProcessPoolExecutor(n if n > 1 else 0, mp_context=get_context('fork') if os.name == 'posix' else None,
-                             initializer=die_with_parent, initargs=(os.getpid(),)) as ex:   # a killed run leaves no worker writing on
+    "Run the write tasks over a pool of forked workers (they see the rows already read) that die with this process, with progress"
+    with worker_pool(min(workers or os.cpu_count() or 1, len(tasks))) as ex:   # a killed run leaves no worker writing on
         return list(step_progress(ex.map(_write_task, tasks), len(tasks), 'volumes', progress))
 
 # %% ../nbs/10_convert.ipynb #84efeb46
@@ -438,6 +411,74 @@ def _series_ref(r)->str:
 
 _KEY_ERROR = re.compile(r'would both become subject|no letter or digit to make a subject key')
 
+def _scan_export(src:Path, subject_from:str, workers, progress:bool, salt:str|None)->tuple:
+    "(header rows, skipped-file counts) of the export; one line when it holds no image or two sources would share a subject key"
+    from spine_osteo.dicom import scan_dicom   # pydicom: imported when a conversion runs, not for `--help`
+    if progress and not can_redraw(): print(f"headers: reading every file under the input folder", flush=True)
+    try: hdr, skipped = scan_dicom(src, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
+    except ValueError as e:   # subject keys that collide or cannot be made: the message quotes folder names or PatientIDs
+        if salt is None or not _KEY_ERROR.search(str(e)): raise
+        raise ValueError(f"{src}: two subject folders or PatientIDs would become one subject key, or one has no letter or digit "
+                         "(names not shown: --pseudonymize); run the same command with --dry-run and without --pseudonymize to see them") from None
+    if len(hdr) == 0:
+        why = ', '.join(f"{v} {k.replace('_', '-')}" for k, v in sorted(skipped.items())) or 'the folder holds no files'
+        raise ValueError(f"{src}: no DICOM images found ({why}); pass the folder that holds the DICOM export")
+    return hdr, skipped
+
+def _label_volumes(vols:pd.DataFrame, hdr:pd.DataFrame, src:Path, subject_from:str, lab:dict, labels, salt:str|None)->dict:
+    "Give each volume its subject's class (`label`, in place) and reject subjects whose key two sources share or differ only in case; return subject -> source names"
+    names = _source_names(hdr, src, subject_from)
+    vols['label'] = [_label_of(s, names.get(s, []), lab) for s in vols.subject]
+    if labels is not None and not (vols.label != 'unlabelled').any():   # a wrong file or column: everything would go to unlabelled/
+        what = labels if isinstance(labels, (str, Path)) else 'the labels table'
+        eg = '' if salt is not None or not lab else f" (it has e.g. {next(iter(lab))!r}; the input e.g. {sorted(vols.subject.unique())[0]!r})"
+        unz = {k.lstrip('0'): k for k in vols.subject.unique() if k.lstrip('0')}
+        if any(k.lstrip('0') in unz for k in lab): eg += "; some differ from subjects of the input only in leading zeros: did a spreadsheet drop them?"
+        raise ValueError(f"{what}: labels none of the {vols.subject.nunique()} subject(s) of the input{eg}; its subject column must hold "
+                         "the subject folder names (or the PatientIDs with --subject-from patient_id)")
+    merged = {s: n for s, n in names.items() if len(n) > 1}
+    for s, n in merged.items():   # two folders or PatientIDs that became one key: never pair their series
+        m = vols.subject == s
+        vols.loc[m, 'decision'] = 'rejected'
+        vols.loc[m, 'reason'] = (f"{len(n)} different source names become this subject key; rename them so they differ in a letter or digit"
+                                 + ('' if salt else f" ({', '.join(map(repr, n))})"))
+    if salt is None:   # keys that differ only in case would share one folder on Windows, macOS and most shared drives
+        folded = {}
+        for s in vols.subject.unique(): folded.setdefault(s.casefold(), []).append(s)
+        for ss in (sorted(v) for v in folded.values() if len(v) > 1):
+            m = vols.subject.isin(ss); vols.loc[m, 'decision'] = 'rejected'
+            vols.loc[m, 'reason'] = (f"subject keys {' and '.join(map(repr, ss))} differ only in letter case: on Windows, macOS and most shared drives "
+                                     "they would be one folder; rename one (or use --pseudonymize)")
+    return names
+
+def _write_selected(vols:pd.DataFrame, grp:pd.DataFrame, out:OutputFolder, dest:Path, src:Path, salt:str|None, workers, progress:bool)->dict:
+    "Write the selected volumes (one whose pixels fail is rejected and its runner-up written instead), noting `output` and `reason` in `vols`; return the files kept"
+    by_id = {k: g for k, g in grp.groupby(['subject', 'series'], sort=False)}
+    owned, kept = out.owned, {}
+    def target(i):
+        r = vols.loc[i]; g = by_id[(r._orig, r._sid)]; folder = f"{r.label}/{r.cls}/{r.subject}"
+        name = volume_name(r.cls, g, dated=salt is None)
+        return g, folder, {f"{folder}/{name}": r.subject, f"{folder}/{name[:-7]}.json": r.subject}
+    todo = list(vols.index[vols.decision == 'selected'])
+    while todo:
+        plans = {i: target(i) for i in todo}
+        out.plan({k: v for _, _, f in plans.values() for k, v in f.items()})
+        tasks = [(g, folder, vols.at[i, 'cls'], dict(step=vols.at[i, 'step'], orientation=vols.at[i, 'orientation']),
+                  dest, owned, salt, src) for i, (g, folder, _) in plans.items()]
+        res, nxt = _write_all(tasks, workers, progress), []
+        for i, (p, st) in zip(todo, res):
+            if p is not None:
+                vols.at[i, 'output'] = Path(p).relative_to(dest.resolve()).as_posix(); vols.at[i, 'reason'] += f' ({st})'
+                kept.update(plans[i][2]); continue
+            r = vols.loc[i]; vols.at[i, 'decision'], vols.at[i, 'reason'] = 'rejected', st
+            alt = vols[(vols.subject == r.subject) & (vols.cls == r.cls) & (vols.decision == 'not selected') & vols['rank'].notna()]
+            if len(alt):
+                j = alt.sort_values('rank').index[0]; nxt.append(j)
+                vols.at[j, 'decision'], vols.at[j, 'reason'] = 'selected', f"best {r.cls} after {_series_ref(r)} failed"
+        todo = nxt
+    return kept
+
+# %% ../nbs/10_convert.ipynb #f735fde0
 def convert_dicom(src:str|Path,                  # root of the DICOM export (one folder per subject by default)
                   dest:str|Path,                 # output folder: new, empty, or written by an earlier conversion
                   labels:str|Path|pd.DataFrame|None=None, # CSV with `subject,class` or `subject,t_score`
@@ -451,80 +492,29 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                   verbose:bool=True,             # print the summary
                  )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
     "Convert the best T1 and T2 of every subject under `src` to NIfTI in `dest/<class>/<T1|T2>/<subject>/`"
-    from spine_osteo.synth import can_redraw
-    from spine_osteo.dicom import scan_dicom, assess_series
+    from spine_osteo.selection import assess_series   # pydicom and nibabel: imported when a conversion runs, not for `--help`
     _check_args(src, dest, subject_from, workers, pseudonymize, wanted)
     src, dest, salt = Path(src), Path(dest), pseudonymize
     lab = read_labels(labels, name_subjects=salt is None)
-    out, removed = OutputFolder(dest, salt), []
+    out, removed, kept = OutputFolder(dest, salt), [], {}
     with (contextlib.nullcontext(out) if dry_run else out):
-        if progress and not can_redraw(): print(f"headers: reading every file under the input folder", flush=True)
-        try: hdr, skipped = scan_dicom(src, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
-        except ValueError as e:   # subject keys that collide or cannot be made: the message quotes folder names or PatientIDs
-            if salt is None or not _KEY_ERROR.search(str(e)): raise
-            raise ValueError(f"{src}: two subject folders or PatientIDs would become one subject key, or one has no letter or digit "
-                             "(names not shown: --pseudonymize); run the same command with --dry-run and without --pseudonymize to see them") from None
-        if len(hdr) == 0:
-            why = ', '.join(f"{v} {k.replace('_', '-')}" for k, v in sorted(skipped.items())) or 'the folder holds no files'
-            raise ValueError(f"{src}: no DICOM images found ({why}); pass the folder that holds the DICOM export")
+        hdr, skipped = _scan_export(src, subject_from, workers, progress, salt)
         grp, vols = assess_series(hdr, wanted, require_sagittal)
-        names = _source_names(hdr, src, subject_from)
-        vols['label'] = [_label_of(s, names.get(s, []), lab) for s in vols.subject]
-        if labels is not None and not (vols.label != 'unlabelled').any():   # a wrong file or column: everything would go to unlabelled/
-            what = labels if isinstance(labels, (str, Path)) else 'the labels table'
-            eg = '' if salt is not None or not lab else f" (it has e.g. {next(iter(lab))!r}; the input e.g. {sorted(vols.subject.unique())[0]!r})"
-            unz = {k.lstrip('0'): k for k in vols.subject.unique() if k.lstrip('0')}
-            if any(k.lstrip('0') in unz for k in lab): eg += "; some differ from subjects of the input only in leading zeros: did a spreadsheet drop them?"
-            raise ValueError(f"{what}: labels none of the {vols.subject.nunique()} subject(s) of the input{eg}; its subject column must hold "
-                             "the subject folder names (or the PatientIDs with --subject-from patient_id)")
-        merged = {s: n for s, n in names.items() if len(n) > 1}
-        for s, n in merged.items():   # two folders or PatientIDs that became one key: never pair their series
-            m = vols.subject == s
-            vols.loc[m, 'decision'] = 'rejected'
-            vols.loc[m, 'reason'] = (f"{len(n)} different source names become this subject key; rename them so they differ in a letter or digit"
-                                     + ('' if salt else f" ({', '.join(map(repr, n))})"))
-        if salt is None:   # keys that differ only in case would share one folder on Windows, macOS and most shared drives
-            folded = {}
-            for s in vols.subject.unique(): folded.setdefault(s.casefold(), []).append(s)
-            for ss in (sorted(v) for v in folded.values() if len(v) > 1):
-                m = vols.subject.isin(ss); vols.loc[m, 'decision'] = 'rejected'
-                vols.loc[m, 'reason'] = (f"subject keys {' and '.join(map(repr, ss))} differ only in letter case: on Windows, macOS and most shared drives "
-                                         "they would be one folder; rename one (or use --pseudonymize)")
+        names = _label_volumes(vols, hdr, src, subject_from, lab, labels, salt)
         pn = {h for hs in hdr.pn_hash for h in hs}
         n_named = sum(hashlib.sha256(s.lower().encode()).hexdigest()[:16] in pn for s in vols.subject.unique())
         vols['_sid'], vols['_orig'] = vols.series, vols.subject
         vols['subject'] = [pseudonym(s, salt) for s in vols.subject]
         if salt is not None: vols['series'] = [pseudonym(s, salt).replace('sub-', 'ser-') for s in vols.series]
         vols['output'] = ''
-        by_id = {k: g for k, g in grp.groupby(['subject', 'series'], sort=False)}
-        owned, kept = out.owned, {}
-        def target(i):
-            r = vols.loc[i]; g = by_id[(r._orig, r._sid)]; folder = f"{r.label}/{r.cls}/{r.subject}"
-            name = volume_name(r.cls, g, dated=salt is None)
-            return g, folder, {f"{folder}/{name}": r.subject, f"{folder}/{name[:-7]}.json": r.subject}
-        todo = [] if dry_run else list(vols.index[vols.decision == 'selected'])
-        while todo:   # a volume whose pixels fail to decode is rejected and its runner-up written instead
-            plans = {i: target(i) for i in todo}
-            out.plan({k: v for _, _, f in plans.values() for k, v in f.items()})
-            tasks = [(g, folder, vols.at[i, 'cls'], dict(step=vols.at[i, 'step'], orientation=vols.at[i, 'orientation']),
-                      dest, owned, salt, src) for i, (g, folder, _) in plans.items()]
-            res, nxt = _write_all(tasks, workers, progress), []
-            for i, (p, st) in zip(todo, res):
-                if p is not None:
-                    vols.at[i, 'output'] = Path(p).relative_to(dest.resolve()).as_posix(); vols.at[i, 'reason'] += f' ({st})'
-                    kept.update(plans[i][2]); continue
-                r = vols.loc[i]; vols.at[i, 'decision'], vols.at[i, 'reason'] = 'rejected', st
-                alt = vols[(vols.subject == r.subject) & (vols.cls == r.cls) & (vols.decision == 'not selected') & vols['rank'].notna()]
-                if len(alt):
-                    j = alt.sort_values('rank').index[0]; nxt.append(j)
-                    vols.at[j, 'decision'], vols.at[j, 'reason'] = 'selected', f"best {r.cls} after {_series_ref(r)} failed"
-            todo = nxt
-        if not dry_run: removed = out.finish(kept)
+        if not dry_run:
+            kept = _write_selected(vols, grp, out, dest, src, salt, workers, progress)
+            removed = out.finish(kept)
         shared = _shared_patients(vols)   # subjects as written (pseudonyms with a salt)
         if salt is not None: vols = _pseudonymize_text(vols, grp, names, salt)
         vols['reason'] = [_cite_files(t, (), src, dest) for t in vols.reason]   # one line, no path, whatever a reason quotes
         rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
-        if not dry_run: _atomic(dest_path(dest, REPORT), lambda t: rep.to_csv(t, index=False))
+        if not dry_run: atomic_write(dest_path(dest, REPORT), write=lambda t: rep.to_csv(t, index=False))
     if verbose:
         notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named, _unread_links(src, hdr.path), shared)
         print(('\n' if progress else '') + '\n'.join([summarize(rep, skipped, wanted, dry_run)] + notes))
@@ -543,20 +533,17 @@ def convert_cli(src:str,                # root of the DICOM export
                 any_orientation:bool=False, # let a non-sagittal T1/T2 be chosen when no sagittal one is valid
                ):
     "Convert the best sagittal T1 and T2 of every subject in a DICOM export to NIfTI, filed by class"
-    if salt_file is not None:
-        if pseudonymize is not None: raise SystemExit("spine-osteo-convert: give the salt once: --pseudonymize SALT or --salt-file FILE, not both")
-        try: pseudonymize = Path(salt_file).read_text(encoding='utf-8').rstrip('\r\n')
-        except (OSError, UnicodeDecodeError) as e: raise SystemExit(f"spine-osteo-convert: {salt_file}: cannot read the salt file ({getattr(e, 'strerror', None) or e}); pass a text file holding the secret phrase") from None
-        if not pseudonymize.strip(): raise SystemExit(f"spine-osteo-convert: {salt_file}: the salt file is empty; write a secret phrase into it")
-    if pseudonymize is not None and 0 < len(pseudonymize.strip()) < 16:
-        print(f"warning: the --pseudonymize salt is short ({len(pseudonymize.strip())} characters): whoever gets the outputs can try likely salts "
-              "and then recompute every pseudonym from the PatientIDs or folder names; use 16 or more random characters, kept secret", file=sys.stderr)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('always', LabelsWarning)
-            warnings.showwarning = lambda m, *a, **k: print(f"warning: {m}", file=sys.stderr)
-            rep = convert_dicom(src, dest, labels=labels, subject_from=subject_from, workers=workers, pseudonymize=pseudonymize,
-                                dry_run=dry_run, require_sagittal=not any_orientation)
-    except (ValueError, OSError) as e: raise SystemExit(f"spine-osteo-convert: {' '.join(str(e).split())}") from None
-    if not dry_run and not (rep.output != '').any():
-        raise SystemExit(f"spine-osteo-convert: nothing was written: no series qualified as {' or '.join(('T1', 'T2'))}; {REPORT} in DEST says why for each")
+    with console_errors('spine-osteo-convert', interrupted='interrupted; run the same command again to finish (volumes already written are kept)'):
+        if salt_file is not None:
+            if pseudonymize is not None: raise UserError("give the salt once: --pseudonymize SALT or --salt-file FILE, not both")
+            try: pseudonymize = Path(salt_file).read_text(encoding='utf-8').rstrip('\r\n')
+            except (OSError, UnicodeDecodeError) as e: raise UserError(f"{salt_file}: cannot read the salt file ({getattr(e, 'strerror', None) or e}); pass a text file holding the secret phrase") from None
+            if not pseudonymize.strip(): raise UserError(f"{salt_file}: the salt file is empty; write a secret phrase into it")
+        if pseudonymize is not None and 0 < len(pseudonymize.strip()) < 16:
+            warnings.warn(f"the --pseudonymize salt is short ({len(pseudonymize.strip())} characters): whoever gets the outputs can try likely salts "
+                          "and then recompute every pseudonym from the PatientIDs or folder names; use 16 or more random characters, kept secret")
+        warnings.simplefilter('always', LabelsWarning)   # every labels problem, each as one line
+        rep = convert_dicom(src, dest, labels=labels, subject_from=subject_from, workers=workers, pseudonymize=pseudonymize,
+                            dry_run=dry_run, require_sagittal=not any_orientation)
+        if not dry_run and not (rep.output != '').any():
+            raise UserError(f"nothing was written: no series qualified as {' or '.join(('T1', 'T2'))}; {REPORT} in DEST says why for each")

@@ -1,4 +1,4 @@
-"""Scan a PACS export, group files into series, classify T1/T2/STIR/PD/localizer/DWI, check each stack and pick the best sagittal T1 and T2 per subject, with a one-line reason for every decision; load a chosen volume with its affine.
+"""Scan a PACS export: read every file's header (one row per frame, problems noted, never the pixels), give each file its subject and patient keys, group files into series and classify each as T1/T2/STIR/PD/localizer/DWI/other.
 
 Docs: https://spine-osteo.github.io/spine_osteo/dicom.html.md"""
 
@@ -6,22 +6,20 @@ Docs: https://spine-osteo.github.io/spine_osteo/dicom.html.md"""
 
 # %% ../nbs/05_dicom.ipynb #97875503
 from __future__ import annotations
-import os, re, math, struct, hashlib, warnings, functools
+import os, re, math, struct, hashlib, warnings
 from pathlib import Path
-from multiprocessing import get_context, get_all_start_methods
 import numpy as np
 import pandas as pd
-import nibabel as nib
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_partial, read_preamble, read_dataset, data_element_generator
-from fastcore.parallel import ProcessPoolExecutor
+from .core import worker_pool, step_progress
 from .labels import subject_key
-from .synth import die_with_parent, step_progress
 
 # %% auto #0
-__all__ = ['read_header', 'scan_dicom', 'group_series', 'classify_series', 'orientation_name', 'check_series', 'select_series',
-           'volume_affine', 'load_volume', 'assess_series', 'split_by_patient', 'load_subject_pair']
+__all__ = ['header_text', 'printable_name', 'quote_value', 'number_or_none', 'transfer_syntax', 'read_header', 'scan_dicom',
+           'echo_keys', 'group_series', 'classify_series', 'slice_normal', 'orientation_name', 'check_series',
+           'select_series', 'volume_affine', 'load_volume', 'assess_series', 'split_by_patient', 'load_subject_pair']
 
 # %% ../nbs/05_dicom.ipynb #15f443c5
 _NUM = re.compile(r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
@@ -57,31 +55,40 @@ def _nums(v, n:int)->tuple|None:
     out = tuple(_float(x) for x in vals)
     return None if None in out else out
 
+# %% ../nbs/05_dicom.ipynb #251e545d
 _SPACES = re.compile(r'\s+')
-
-def _str(v)->str:
-    "A clean one-line string from a DICOM value"
-    if v is None: return ''
-    if isinstance(v, bytes): v = _decode(v)
-    if isinstance(v, (list, tuple, pydicom.multival.MultiValue)): return '\\'.join(_str(x) for x in v)
-    return _SPACES.sub(' ', str(v).replace('\x00', '')).strip()
 
 def _decode(b:bytes)->str:
     "Text bytes as UTF-8 when they are valid UTF-8, else Latin-1 (every byte a character)"
     try: return b.decode('utf-8')
     except UnicodeDecodeError: return b.decode('latin-1')
 
-def _shown(name:str)->str:
+def header_text(v, # a DICOM value: text, bytes, several values, a number, or None
+               )->str: # one clean line ('' for None)
+    "A clean one-line string from a DICOM value"
+    if v is None: return ''
+    if isinstance(v, bytes): v = _decode(v)
+    if isinstance(v, (list, tuple, pydicom.multival.MultiValue)): return '\\'.join(header_text(x) for x in v)
+    return _SPACES.sub(' ', str(v).replace('\x00', '')).strip()
+
+# %% ../nbs/05_dicom.ipynb #697d4c76
+def printable_name(name:str, # a file or folder name, as Python reads it from the disk
+                  )->str:    # the same name, fit to print
     "A file or folder name fit to print: bytes that were not UTF-8 (kept by Python as surrogates) read as Latin-1"
     try: name.encode('utf-8'); return name
     except UnicodeEncodeError: return _decode(os.fsencode(name))
 
-def _short(v, n:int=24)->str:
+# %% ../nbs/05_dicom.ipynb #1bf50eec
+def quote_value(v,        # a header value
+                n:int=24, # at most this many characters
+               )->str:    # the value as a quoted, printable string
     "A header value quoted for a one-line message: printable, at most `n` characters"
-    s = ''.join(c if c.isprintable() else '?' for c in _str(v) if c not in '\r\n')
+    s = ''.join(c if c.isprintable() else '?' for c in header_text(v) if c not in '\r\n')
     return repr(s if len(s) <= n else s[:n-1] + '…')
 
-def _nan(v):
+# %% ../nbs/05_dicom.ipynb #76cd7c46
+def number_or_none(v, # a number from a header row (None or NaN when missing)
+                  ):  # None when missing, else `v`
     "None for a missing number (None or NaN), else the number"
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
 
@@ -109,11 +116,9 @@ def _get(ds, kw):
     return _decode(v).rstrip('\x00 ')
 
 # %% ../nbs/05_dicom.ipynb #51ba6f50
-_safe_key = subject_key   # the old name, kept only because `convert` still imports it; use `labels.subject_key`
-
 def _patient_key(ds)->str:
     "A pseudonymous key of the patient a file belongs to: a short hash of PatientID, PatientName and PatientBirthDate (never the values)"
-    return _identity_hash(_str(_get(ds, 'PatientID')), _str(_get(ds, 'PatientName')), _str(_get(ds, 'PatientBirthDate')))
+    return _identity_hash(header_text(_get(ds, 'PatientID')), header_text(_get(ds, 'PatientName')), header_text(_get(ds, 'PatientBirthDate')))
 
 def _identity_hash(pid:str, name:str, birth:str)->str:
     "`pt-` and 8 hex digits of SHA-256 over the normalised identity (cached: an export repeats one patient's values in every file)"
@@ -122,7 +127,7 @@ def _identity_hash(pid:str, name:str, birth:str)->str:
 
 def _name_hashes(ds)->tuple:
     "Hashes of the patient's name forms (never the name) to spot folder names that are patient names"
-    return _name_form_hashes(_str(_get(ds, 'PatientName')))
+    return _name_form_hashes(header_text(_get(ds, 'PatientName')))
 
 def _name_form_hashes(pn:str)->tuple:
     "Hashes of the subject keys of a PatientName and of its family name (cached)"
@@ -137,7 +142,7 @@ def _checked(bad:list, kw:str, v, n:int=1, default=None, valid=None, need:str='a
     if not vals: return default
     if len(vals) != n: bad.append(f"{kw} has {len(vals)} values, not {n}"); return None
     out = tuple(_float(x) for x in vals)
-    if None in out or (valid is not None and not valid(out)): bad.append(f"{kw} {_short(v)} is not {need}"); return None
+    if None in out or (valid is not None and not valid(out)): bad.append(f"{kw} {quote_value(v)} is not {need}"); return None
     return out[0] if n == 1 else out
 
 def _orientation_ok(bad:list, kw:str, iop):
@@ -178,8 +183,8 @@ def _pixel_description(ds, bad:list)->dict:
     signed = _checked(bad, 'PixelRepresentation', g('PixelRepresentation'), valid=lambda x: x[0] in (0, 1), need='0 or 1')
     if signed is None and 'PixelRepresentation' not in ' '.join(bad): bad.append('PixelRepresentation missing')
     samples = _checked(bad, 'SamplesPerPixel', g('SamplesPerPixel'), default=1, valid=lambda x: x[0] == 1, need='1 (grey scale)')
-    photometric = _str(g('PhotometricInterpretation')).upper()
-    if photometric not in ('', 'MONOCHROME1', 'MONOCHROME2'): bad.append(f"PhotometricInterpretation {_short(photometric)} is not grey scale (MONOCHROME1/2)")
+    photometric = header_text(g('PhotometricInterpretation')).upper()
+    if photometric not in ('', 'MONOCHROME1', 'MONOCHROME2'): bad.append(f"PhotometricInterpretation {quote_value(photometric)} is not grey scale (MONOCHROME1/2)")
     frames = _checked(bad, 'NumberOfFrames', g('NumberOfFrames'), default=1, valid=_whole(1, 100000), need='a whole number from 1 to 100000')
     return dict(rows=int(rows or 0), cols=int(cols or 0), bits=int(bits or 0), bits_stored=int(stored or 0), signed=int(signed or 0),
                 samples=int(samples or 1), photometric=photometric, n_frames=int(frames or 1))
@@ -215,6 +220,12 @@ def _component(itype:tuple, complex_component:str='', ge_type=None)->str:
     if any(re.search(r'B0|FIELD.?MAP', v) for v in itype): return 'B0'
     if ge_type in (1, 2, 3): return 'PRI'[int(ge_type)-1]
     return 'M'
+
+# %% ../nbs/05_dicom.ipynb #c26d7a42
+def transfer_syntax(ds, # a pydicom dataset read from a file
+                   )->str: # its TransferSyntaxUID, '' when it has no file meta
+    "The TransferSyntaxUID of the file meta, '' when there is none"
+    return header_text(_get(getattr(ds, 'file_meta', None) or pydicom.Dataset(), 'TransferSyntaxUID'))
 
 # %% ../nbs/05_dicom.ipynb #9aacf58f
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
@@ -272,10 +283,6 @@ def _read_dataset(fp)->tuple:
     ds = read_partial(fp, stop_when=stop, force=True)
     return ds, _functional_groups(ds)
 
-def _transfer_syntax(ds)->str:
-    "The TransferSyntaxUID of the file meta, '' when there is none"
-    return _str(_get(getattr(ds, 'file_meta', None) or pydicom.Dataset(), 'TransferSyntaxUID'))
-
 def _cut_short(ds)->bool:
     "True when the file ended inside the dataset's last element (pydicom keeps the short value silently)"
     if not len(ds): return False
@@ -285,7 +292,7 @@ def _cut_short(ds)->bool:
 def _pixel_status(fp, ds, size:int, px:dict)->dict:
     "Where the pixel data are and whether their length fits the image: pixel ('ok'|'missing'|'truncated'|'mismatch'|'encapsulated'|'deflated'|'damaged'), px_offset, px_len, big_endian"
     out = dict(pixel='missing', px_offset=-1, px_len=-1, big_endian=ds.original_encoding[1] is False)
-    ts = _transfer_syntax(ds)
+    ts = transfer_syntax(ds)
     if ts == _DEFLATED: return dict(out, pixel='deflated')   # pydicom read an inflated copy: the file offset means nothing
     pos = fp.tell(); head = fp.read(12)
     if len(head) < 8: return dict(out, pixel='truncated' if _cut_short(ds) else 'missing')
@@ -314,30 +321,30 @@ _GEO_GROUP = {'ImagePositionPatient': 'PlanePositionSequence', 'ImageOrientation
 def _header_rows(ds, path:str, groups:tuple, px:dict, status:dict, bad:list)->list:
     "Rows (dicts) describing the frames of one DICOM dataset: identity, acquisition, geometry (checked), pixel layout and status"
     g = lambda kw: _get(ds, kw)
-    maker = _str(g('Manufacturer'))
-    itype = tuple(x.upper() for x in _str(g('ImageType')).split('\\') if x)
+    maker = header_text(g('Manufacturer'))
+    itype = tuple(x.upper() for x in header_text(g('ImageType')).split('\\') if x)
     ge_type = _num(g(0x0043102F)) if maker.upper().startswith('GE') else None
-    base = dict(path=path, sop_class=_str(g('SOPClassUID')), series_uid=_str(g('SeriesInstanceUID')),
-        study_uid=_str(g('StudyInstanceUID')), patient_id=_str(g('PatientID')), patient=_patient_key(ds), pn_hash=_name_hashes(ds),
+    base = dict(path=path, sop_class=header_text(g('SOPClassUID')), series_uid=header_text(g('SeriesInstanceUID')),
+        study_uid=header_text(g('StudyInstanceUID')), patient_id=header_text(g('PatientID')), patient=_patient_key(ds), pn_hash=_name_hashes(ds),
         series_number=_num(g('SeriesNumber')), acq_number=_num(g('AcquisitionNumber')),
-        description=_str(g('SeriesDescription')), protocol=_str(g('ProtocolName')),
-        sequence=_str(g('SequenceName')) or _str(g('PulseSequenceName')),
-        scanning_sequence=_str(g('ScanningSequence')), sequence_variant=_str(g('SequenceVariant')),
-        echo_pulse=_str(g('EchoPulseSequence')), inversion_recovery=_str(g('InversionRecovery')),
-        image_type=itype, component=_component(itype, _str(g('ComplexImageComponent')), ge_type), modality=_str(g('Modality')),
+        description=header_text(g('SeriesDescription')), protocol=header_text(g('ProtocolName')),
+        sequence=header_text(g('SequenceName')) or header_text(g('PulseSequenceName')),
+        scanning_sequence=header_text(g('ScanningSequence')), sequence_variant=header_text(g('SequenceVariant')),
+        echo_pulse=header_text(g('EchoPulseSequence')), inversion_recovery=header_text(g('InversionRecovery')),
+        image_type=itype, component=_component(itype, header_text(g('ComplexImageComponent')), ge_type), modality=header_text(g('Modality')),
         tr=_num(g('RepetitionTime')), te=_num(g('EchoTime')), ti=_num(g('InversionTime')),
         flip=_num(g('FlipAngle')), echo_number=_num(g('EchoNumbers')),
-        b_value=_b_value(ds, maker.upper()), diff_dir=_str(g('DiffusionDirectionality')).upper(),
+        b_value=_b_value(ds, maker.upper()), diff_dir=header_text(g('DiffusionDirectionality')).upper(),
         thickness=_num(g('SliceThickness')), spacing_between=_num(g('SpacingBetweenSlices')),
         instance=_num(g('InstanceNumber')), gantry_tilt=_num(g('GantryDetectorTilt')),
-        date=_str(g('AcquisitionDate')) or _str(g('SeriesDate')) or _str(g('ContentDate')) or _str(g('StudyDate')),
-        time=_str(g('AcquisitionTime')) or _str(g('SeriesTime')) or _str(g('ContentTime')) or _str(g('StudyTime')),
-        manufacturer=maker, model=_str(g('ManufacturerModelName')),
-        field_strength=_num(g('MagneticFieldStrength')), mr_acq_type=_str(g('MRAcquisitionType')),
-        contrast=_str(g('ContrastBolusAgent')), scan_options=_str(g('ScanOptions')).upper(), lossy=_str(g('LossyImageCompression')),
+        date=header_text(g('AcquisitionDate')) or header_text(g('SeriesDate')) or header_text(g('ContentDate')) or header_text(g('StudyDate')),
+        time=header_text(g('AcquisitionTime')) or header_text(g('SeriesTime')) or header_text(g('ContentTime')) or header_text(g('StudyTime')),
+        manufacturer=maker, model=header_text(g('ManufacturerModelName')),
+        field_strength=_num(g('MagneticFieldStrength')), mr_acq_type=header_text(g('MRAcquisitionType')),
+        contrast=header_text(g('ContrastBolusAgent')), scan_options=header_text(g('ScanOptions')).upper(), lossy=header_text(g('LossyImageCompression')),
         frame=-1, stack_id='', temporal=None, **px, **status)
     if not base['date'] and g('AcquisitionDateTime'):
-        adt = _str(g('AcquisitionDateTime')); base['date'], base['time'] = adt[:8], adt[8:]
+        adt = header_text(g('AcquisitionDateTime')); base['date'], base['time'] = adt[:8], adt[8:]
     shared, per_frame = groups
     if not shared and not per_frame:
         return [dict(base, **_geometry(bad, g), bad=tuple(bad))]
@@ -364,20 +371,20 @@ def _header_rows(ds, path:str, groups:tuple, px:dict, status:dict, bad:list)->li
         r['te'] = _num(f('MREchoSequence', 'EffectiveEchoTime')) or base['te']
         r['ti'] = _num(f('MRModifierSequence', 'InversionTimes')) or base['ti']
         ir = f('MRModifierSequence', 'InversionRecovery')
-        if ir is not None: r['inversion_recovery'] = _str(ir)
+        if ir is not None: r['inversion_recovery'] = header_text(ir)
         b = _num(f('MRDiffusionSequence', 'DiffusionBValue'))
         if b is not None: r['b_value'] = b
-        d = _str(f('MRDiffusionSequence', 'DiffusionDirectionality')).upper()
+        d = header_text(f('MRDiffusionSequence', 'DiffusionDirectionality')).upper()
         if d: r['diff_dir'] = d
         stack = _num(f('FrameContentSequence', 'InStackPositionNumber'))
         r['instance'] = stack if stack is not None else i + 1
-        r['stack_id'] = _str(f('FrameContentSequence', 'StackID'))
+        r['stack_id'] = header_text(f('FrameContentSequence', 'StackID'))
         r['temporal'] = _num(f('FrameContentSequence', 'TemporalPositionIndex'))
         ft = f('MRImageFrameTypeSequence', 'FrameType')
         if ft is not None:
-            r['image_type'] = tuple(x.upper() for x in _str(ft).split('\\') if x)
-            r['component'] = _component(r['image_type'], _str(f('MRImageFrameTypeSequence', 'ComplexImageComponent')))
-        adt = _str(f('FrameContentSequence', 'FrameAcquisitionDateTime'))
+            r['image_type'] = tuple(x.upper() for x in header_text(ft).split('\\') if x)
+            r['component'] = _component(r['image_type'], header_text(f('MRImageFrameTypeSequence', 'ComplexImageComponent')))
+        adt = header_text(f('FrameContentSequence', 'FrameAcquisitionDateTime'))
         if adt and not base['date']: r['date'], r['time'] = adt[:8], adt[8:]
         r['bad'] = tuple(fbad)
         rows.append(r)
@@ -398,9 +405,9 @@ def read_header(path:str|Path, # any file
                 warnings.simplefilter('ignore')
                 try: ds, groups = _read_dataset(fp)
                 except _PARSE_ERRORS: return _read_damaged(path)
-                if _str(_get(ds.file_meta, 'MediaStorageSOPClassUID')) == '1.2.840.10008.1.3.10': return [], 'dicomdir'
+                if header_text(_get(ds.file_meta, 'MediaStorageSOPClassUID')) == '1.2.840.10008.1.3.10': return [], 'dicomdir'
             if 'Rows' not in ds or 'Columns' not in ds:
-                if not (_str(_get(ds, 'SOPClassUID')).startswith(_MR_IMAGE) and _get(ds, 'SeriesInstanceUID')):
+                if not (header_text(_get(ds, 'SOPClassUID')).startswith(_MR_IMAGE) and _get(ds, 'SeriesInstanceUID')):
                     return [], ('no_image' if 'SOPClassUID' in ds else 'not_dicom')
                 status = dict(pixel='damaged', px_offset=-1, px_len=-1, big_endian=False)   # an MR image without Rows/Columns: cut or damaged
                 return _header_rows(ds, path, groups, _pixel_description(ds, []), status, []), None
@@ -418,7 +425,7 @@ def _read_damaged(path:str)->tuple:
         try:
             read_preamble(fp, False)
             meta = read_dataset(fp, False, True, stop_when=lambda tag, vr, length: tag >> 16 != 2)
-            ts = pydicom.uid.UID(_str(_get(meta, 'TransferSyntaxUID')) or '1.2.840.10008.1.2.1')
+            ts = pydicom.uid.UID(header_text(_get(meta, 'TransferSyntaxUID')) or '1.2.840.10008.1.2.1')
             for el in data_element_generator(fp, ts.is_implicit_VR, ts.is_little_endian,
                                              stop_when=lambda tag, vr, length: tag in _PIXEL_TAGS): elems[el.tag] = el
         except _PARSE_ERRORS: pass
@@ -429,11 +436,9 @@ def _read_damaged(path:str)->tuple:
 
 # %% ../nbs/05_dicom.ipynb #0aff3268
 def _map(fn, items:list, workers:int|None, progress:bool=True, min_parallel:int=2, comment:str='')->list:
-    "`[fn(x) for x in items]`, over fastcore's process pool (forked) when `workers>1` and there are `min_parallel` items or more"
+    "`[fn(x) for x in items]`, over a pool of forked workers that die with this process when `workers>1` and there are `min_parallel` items or more"
     workers = workers or os.cpu_count() or 1
-    n = min(workers, len(items)) if len(items) >= min_parallel else 1
-    ctx = get_context('fork') if 'fork' in get_all_start_methods() else None
-    with ProcessPoolExecutor(n if n > 1 else 0, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)) as ex:   # no orphan after kill -9
+    with worker_pool(min(workers, len(items)) if len(items) >= min_parallel else 1) as ex:   # no orphan after kill -9
         return list(step_progress(ex.map(fn, items), len(items), comment or 'items', progress))   # a bar, or plain lines in a log
 
 # %% ../nbs/05_dicom.ipynb #3df55060
@@ -457,12 +462,12 @@ def _subject_keys(sources, # (kind, raw name) pairs
     for src in sorted(set(sources), key=str):
         kind, name = src
         if kind == 'no PatientID': key = 'noid-' + hashlib.sha256(os.fsencode(name)).hexdigest()[:8]
-        else: key = subject_key(_shown(name))
-        what = f"{kind} {_shown(name)!r}" if kind != 'no PatientID' else 'files without a PatientID'
+        else: key = subject_key(printable_name(name))
+        what = f"{kind} {printable_name(name)!r}" if kind != 'no PatientID' else 'files without a PatientID'
         if not key: raise ValueError(f"{what} has no letter or digit to make a subject key from; rename it")
         if key in by_key:
             k2, n2 = by_key[key]
-            other = f"{k2} {_shown(n2)!r}" if k2 != 'no PatientID' else 'files without a PatientID'
+            other = f"{k2} {printable_name(n2)!r}" if k2 != 'no PatientID' else 'files without a PatientID'
             fix = ("give each patient its own folder and use subject_from='folder'" if 'PatientID' in kind + k2
                    else "rename one so that they differ in a letter or digit")
             raise ValueError(f"{other} and {what} would both become subject {key!r}, merging two sources; {fix}")
@@ -490,12 +495,18 @@ def scan_dicom(src:str|Path,             # root folder of the DICOM export
             rows += r
     df = pd.DataFrame(rows)
     if len(df) == 0: return df, skipped
-    if subject_from == 'root': df['subject'] = subject_key(_shown(src.resolve().name)) or 'subject'
+    if subject_from == 'root': df['subject'] = subject_key(printable_name(src.resolve().name)) or 'subject'
     else:
         sources = [_source_of(p, src, subject_from, r) for p, r in zip(df.path, rows)]
         keys = _subject_keys(sources)
         df['subject'] = [keys[s] for s in sources]
     return df.sort_values(['subject', 'series_uid', 'path', 'frame'], kind='stable').reset_index(drop=True), skipped
+
+# %% ../nbs/05_dicom.ipynb #71b51ef1
+def echo_keys(g:pd.DataFrame, # header rows with `echo_number` and `te`
+             )->list:         # per row: (echo number, TE rounded to 0.01 ms), None where missing
+    "(echo number, TE) of each row, as `group_series` splits echoes"
+    return [(number_or_none(e), None if number_or_none(t) is None else round(t, 2)) for e, t in zip(g.echo_number, g.te)]
 
 # %% ../nbs/05_dicom.ipynb #7bc51fe0
 def _orient_cluster(iops:list, tol:float=0.01)->list:
@@ -508,10 +519,6 @@ def _orient_cluster(iops:list, tol:float=0.01)->list:
         else: reps.append(o); out.append(len(reps)-1)
     return out
 
-def _echo_keys(g:pd.DataFrame)->list:
-    "(echo number, TE) of each row, as `group_series` splits echoes"
-    return [(_nan(e), None if _nan(t) is None else round(t, 2)) for e, t in zip(g.echo_number, g.te)]
-
 _SPLITS = (('orientation', 0), ('matrix', 1), ('matrix', 2), ('pixel spacing', 3), ('echo', 4), ('component', 5))
 
 def group_series(df:pd.DataFrame, # rows from `scan_dicom`
@@ -520,7 +527,7 @@ def group_series(df:pd.DataFrame, # rows from `scan_dicom`
     df = df.copy()
     iop, rows, cols, paths = list(df.iop), list(df.rows), list(df.cols), list(df.path)
     ps = [tuple(round(x, 3) for x in p) if p else None for p in df.pixel_spacing]
-    echo = _echo_keys(df)
+    echo = echo_keys(df)
     comp = list(df.component) if 'component' in df else ['M']*len(df)
     series, split = ['']*len(df), ['']*len(df)
     for (subj, uid), pos in df.groupby(['subject', 'series_uid'], sort=False).indices.items():
@@ -555,7 +562,7 @@ def _diffusion(r)->str|None:
     "Why a volume is diffusion-weighted (ImageType, a b-value above 0, a DiffusionDirectionality other than NONE), or None"
     it = set(r['image_type']) if isinstance(r['image_type'], tuple) else set()
     if it & _DIFFUSION_TYPES: return f"ImageType {'/'.join(sorted(it & _DIFFUSION_TYPES))}"
-    b = _nan(r.get('b_max', r.get('b_value')))
+    b = number_or_none(r.get('b_max', r.get('b_value')))
     if b is not None and b > 0: return f'b-value {b:g}'
     d = r.get('diff_dirs', r.get('diff_dir')) or ''
     if d and d != 'NONE': return f'DiffusionDirectionality {d}'
@@ -568,7 +575,7 @@ def _physics(r)->tuple:
     it = set(r['image_type']) if isinstance(r['image_type'], tuple) else set()
     if 'LOCALIZER' in it: return 'localizer', 'ImageType LOCALIZER'
     ss, ep = r['scanning_sequence'].upper(), r['echo_pulse'].upper()
-    tr, te, ti = (_nan(r[k]) for k in ('tr', 'te', 'ti'))
+    tr, te, ti = (number_or_none(r[k]) for k in ('tr', 'te', 'ti'))
     ir = 'IR' in ss.split('\\') or r['inversion_recovery'].upper() == 'YES'
     if ir and ti is not None and 0 < ti < 300: return 'STIR', f'inversion recovery TI {ti:g} < 300'
     if tr is None or te is None: return None, 'TR/TE missing'
@@ -578,7 +585,7 @@ def _physics(r)->tuple:
         if tr < 1000 and te < 30: return 'T1', f'spin echo TR {tr:g} < 1000, TE {te:g} < 30'
         if tr > 2000 and te > 60: return 'T2', f'spin echo TR {tr:g} > 2000, TE {te:g} > 60'
         if tr > 2000 and te < 30: return 'PD', f'spin echo TR {tr:g} > 2000, TE {te:g} < 30'
-    flip = _nan(r['flip'])
+    flip = number_or_none(r['flip'])
     if gr and not se and 50 <= tr < 1000 and te < 10 and (flip or 0) >= 30:
         return 'T1', f'spoiled gradient echo TR {tr:g}, TE {te:g}, flip {flip:g}'
     return None, f'TR {tr:g}/TE {te:g} fit no rule'
@@ -586,7 +593,7 @@ def _physics(r)->tuple:
 def _keyword(r)->tuple:
     "(class, matched text, strong) from SeriesDescription/ProtocolName (strong) or else SequenceName (weak); (None, None, False) if none"
     for fields, strong in ((('description', 'protocol'), True), (('sequence',), False)):
-        text = ' | '.join(_str(r.get(k)) for k in fields).lower()
+        text = ' | '.join(header_text(r.get(k)) for k in fields).lower()
         for c, pat in _KEYWORDS:
             if m := re.search(pat, text): return c, m.group(), strong
     return None, None, False
@@ -595,7 +602,7 @@ def _keyword(r)->tuple:
 def classify_series(r:dict|pd.Series, # one volume's header values (its first row, plus b_max, n_echoes, last_echo when known)
                    )->tuple:          # (class, reason, conflict)
     "Classify one volume as T1/T2/STIR/PD/localizer/DWI/other from keywords weighed against the physics"
-    sop, mod = _str(r.get('sop_class')), _str(r.get('modality')).upper()
+    sop, mod = header_text(r.get('sop_class')), header_text(r.get('modality')).upper()
     if sop and not sop.startswith(_MR_IMAGE): return 'other', f"SOP class {_SOP_NAMES.get(sop, sop)}, not an MR image (a copy or a screenshot?)", False
     if mod and mod != 'MR': return 'other', f"Modality {mod}, not MR", False
     cls, word, strong = _keyword(r)
@@ -603,7 +610,7 @@ def classify_series(r:dict|pd.Series, # one volume's header values (its first ro
     it = r['image_type'] if isinstance(r['image_type'], tuple) else ()
     conflict = False
     if cls and not strong and cls in ('T1', 'T2', 'PD') and phys != cls:
-        return 'other', f"keyword '{word}' only in the sequence name {_short(r.get('sequence'), 30)} (weak evidence) and physics says {phys or 'nothing'} ({why})", True
+        return 'other', f"keyword '{word}' only in the sequence name {quote_value(r.get('sequence'), 30)} (weak evidence) and physics says {phys or 'nothing'} ({why})", True
     if cls:
         reason = f"keyword '{word}'" + ('' if strong else ' in the sequence name')
         conflict = bool(phys and phys != cls and cls in ('T1', 'T2', 'PD'))
@@ -613,7 +620,7 @@ def classify_series(r:dict|pd.Series, # one volume's header values (its first ro
     else: cls, reason = 'other', f'no keyword; {why}'
     if cls not in ('T1', 'T2', 'PD'): return cls, reason, conflict
     comp = r.get('component') or 'M'
-    n_echoes = int(_nan(r.get('n_echoes')) or 1)
+    n_echoes = int(number_or_none(r.get('n_echoes')) or 1)
     if comp != 'M': return 'other', f"{_COMPONENT.get(comp, comp)} image, not magnitude ({cls} by {reason})", True
     if cls == 'T1' and n_echoes > 1: return 'other', f"{n_echoes} echoes in the series: multi-echo (a field map?), not a T1 ({reason})", True
     if cls == 'T2' and n_echoes > 1 and not r.get('last_echo', True):
@@ -622,331 +629,26 @@ def classify_series(r:dict|pd.Series, # one volume's header values (its first ro
         return 'other', f"{' '.join(it[:2])} image ({cls} by {reason})", conflict
     return cls, reason, conflict
 
-# %% ../nbs/05_dicom.ipynb #a174e3d0
-def _normal(iop)->np.ndarray:
+# %% ../nbs/05_dicom.ipynb #7a25524e
+def slice_normal(iop, # ImageOrientationPatient: the row and the column direction cosines, 6 numbers
+                )->np.ndarray: # the normal of the slices, row × column
     "Slice normal (row × column direction) from an ImageOrientationPatient"
     o = np.asarray(iop, float)
     return np.cross(o[:3], o[3:])
 
+# %% ../nbs/05_dicom.ipynb #a174e3d0
 def orientation_name(iop, # ImageOrientationPatient (6 cosines) or None
                     )->str:
     "'sagittal', 'coronal' or 'axial' from the slice normal's main axis (None: 'unknown')"
     if iop is None or (isinstance(iop, float) and math.isnan(iop)): return 'unknown'
-    return ('sagittal', 'coronal', 'axial')[int(np.argmax(np.abs(_normal(iop))))]
+    return ('sagittal', 'coronal', 'axial')[int(np.argmax(np.abs(slice_normal(iop))))]
 
-# %% ../nbs/05_dicom.ipynb #c569a2c7
-def _file(path:str)->str:
-    "A file's name as a report may show it (never its folders)"
-    return _shown(os.path.basename(path))
+# %% ../nbs/05_dicom.ipynb #cad6ef40
+_all_ = ['check_series', 'select_series', 'volume_affine', 'load_volume', 'assess_series', 'split_by_patient', 'load_subject_pair']   # star imports keep them too
 
-_PIXEL_WHY = {'missing': 'no pixel data', 'truncated': 'truncated pixel data', 'damaged': 'a damaged header',
-              'mismatch': 'pixel data whose length does not fit Rows × Columns × BitsAllocated'}
-
-def _pixel_problem(g:pd.DataFrame)->str:
-    "Why the files of `g` cannot give clean pixels ('' when they can): missing, truncated, ill-fitting pixel data or a damaged header"
-    mask = g.pixel.isin(list(_PIXEL_WHY)).to_numpy()
-    if not mask.any(): return ''
-    bad = g[mask]
-    kinds = bad.drop_duplicates('path').pixel.value_counts()
-    what = ' and '.join(f"{_PIXEL_WHY[k]} in {n} file(s)" for k, n in kinds.items())
-    r = bad.iloc[0]
-    if r.pixel == 'mismatch' and r.px_len >= 0:
-        need = (r.rows*r.cols*r.n_frames*r.samples*r.bits + 7)//8
-        what += f" ({r.px_len} bytes where {r.rows}×{r.cols}×{r.n_frames} frame(s)×{r.bits} bits need {need})"
-    return f"{what} (e.g. {_file(r.path)})"
-
-def _header_problem(g:pd.DataFrame)->str:
-    "The first unusable header value in the files of `g` ('' when none), with the number of slices and an example"
-    if 'bad' not in g: return ''
-    bads = [b for b in g.bad if b]
-    if not bads: return ''
-    first = bads[0][0]
-    return f"{first} in {sum(first in b for b in bads)} of {len(g)} slice(s) (e.g. {_file(g.path[g.bad.map(bool)].iloc[0])})"
-
-def check_series(g:pd.DataFrame,  # rows of one volume (`series` from `group_series`)
-                 tol:float=0.2,   # largest allowed difference (mm) between a slice step and the median step, as dcm2niix
-                )->dict:          # ok, reason and geometry of the stack
-    "Check that `g` is one clean stack of slices of one patient, with usable headers; say why not"
-    out = dict(ok=False, reason='', n_slices=len(g), orientation=orientation_name(g.iop.iloc[0]), step=None,
-               coverage=None, voxel=None)
-    for why in (_pixel_problem(g), _header_problem(g)):
-        if why: return dict(out, reason=why)
-    if 'patient' in g and g.patient.nunique() > 1:
-        return dict(out, reason=f"files of {g.patient.nunique()} patients in one series ({', '.join(sorted(g.patient.unique()))}): never stacked")
-    split = g.split_by.iloc[0] if 'split_by' in g else ''
-    for what, field in (('orientation', 'ImageOrientationPatient'), ('matrix', 'Rows × Columns'), ('pixel spacing', 'PixelSpacing')):
-        if what in split: return dict(out, reason=f"mixed {what}: the series holds several {field} values; its parts are never stacked together")
-    if len(g) < 3: return dict(out, reason=f'fewer than 3 slices ({len(g)})')
-    if any(o is None for o in g.iop) or any(p is None for p in g.ipp) or any(p is None for p in g.pixel_spacing):
-        return dict(out, reason='ImageOrientationPatient, ImagePositionPatient or PixelSpacing missing')
-    iops = np.array(list(g.iop), float)
-    if np.abs(iops - iops[0]).max() > 1e-3: return dict(out, reason=f'mixed orientation: direction cosines differ by up to {np.abs(iops - iops[0]).max():.3g}')
-    n = _normal(iops[0]); ipp = np.array(list(g.ipp), float)
-    d = ipp @ n; order = np.argsort(d, kind='stable'); ds_ = np.diff(d[order])
-    med = float(np.median(ds_))
-    dup = ds_ < max(0.01, 0.01*abs(med))
-    if dup.any(): return dict(out, reason=f'duplicate positions: {int(dup.sum())+1} slices share a position (repeated or multi-volume series)')
-    span = ipp[order[-1]] - ipp[order[0]]
-    ang = math.degrees(math.acos(min(1., abs(float(span @ n))/max(float(np.linalg.norm(span)), 1e-9))))
-    tilt = g.gantry_tilt.dropna() if 'gantry_tilt' in g else pd.Series(dtype=float)
-    if (tilt.abs() > 1e-3).any(): return dict(out, reason=f'gantry tilt {tilt[tilt.abs() > 1e-3].iloc[0]:g} degrees (GantryDetectorTilt)')
-    if ang > 0.5: return dict(out, reason=f'gantry tilt: slice positions leave the slice normal by {ang:.2f} degrees')
-    p = ipp[order] - ipp[order[0]]; axis = span/max(float(np.linalg.norm(span)), 1e-9)
-    off = np.linalg.norm(p - np.outer(p @ axis, axis), axis=1)
-    if off.max() > tol: return dict(out, reason=f"misaligned slice: {_file(g.path.iloc[order[int(off.argmax())]])} lies {off.max():.3g} mm off the stack's axis (ImagePositionPatient)")
-    inst = g.instance.to_numpy(float)
-    if not np.isnan(inst).any() and len(set(inst)) == len(inst):
-        di = np.diff(np.sort(inst)); step = np.min(di)
-        if (di > step).any():
-            k = int(np.argmax(di > step)); s = np.sort(inst)
-            return dict(out, reason=f'missing slice: InstanceNumber jumps from {s[k]:g} to {s[k+1]:g}')
-    ratio = ds_/med
-    if (np.abs(ratio - np.round(ratio)) < 0.05).all() and (np.round(ratio) >= 2).any():
-        return dict(out, reason=f'missing slice: a gap of {ds_.max():.3g} mm where the step is {med:.3g} mm')
-    if np.abs(ds_ - med).max() > tol:
-        return dict(out, reason=f'uneven spacing: slice steps from {ds_.min():.4g} to {ds_.max():.4g} mm (more than {tol:g} mm from the median {med:.4g})')
-    ps = g.pixel_spacing.iloc[0]
-    return dict(out, ok=True, reason='ok', step=med, coverage=med*len(g), voxel=float(ps[0]*ps[1]*med))
-
-# %% ../nbs/05_dicom.ipynb #18638db6
-_CONTRAST_WORDS = r'(?<![a-z])(?:post|gd|gad|km|ce|contrast|kontrast|gado\w*)(?![a-z])|\+ ?c(?![a-z])|(?<![a-z])c ?\+'
-_FATSAT_OPTIONS = {'FS', 'FAT', 'FATSAT', 'SPAIR', 'SPIR'}   # DICOM's defined term FS, and vendors' spellings (SP is spatial presaturation, not fat)
-_FATSAT_WORDS = r'(?<![a-z])(?:fs|fatsat|fat ?sat|spair|spir|chess|fsat)(?![a-z])'
-
-def _caveats(r)->list:
-    "What makes a volume a second choice for its class: keywords that the physics contradicts, contrast, fat suppression"
-    out, text = [], ' '.join(_str(r.get(k)) for k in ('description', 'protocol')).lower().replace('_', ' ')
-    if r.get('conflict'): out.append('its name and its physics disagree')
-    agent = _str(r.get('contrast'))
-    if agent and agent.upper() not in ('NONE', 'NO', 'N'): out.append(f"post-contrast (ContrastBolusAgent {_short(agent)})")
-    elif m := re.search(_CONTRAST_WORDS, text): out.append(f"post-contrast by its name ({m.group()!r})")
-    fs = set(re.split(r'[\\ ,]+', _str(r.get('scan_options')).upper())) & _FATSAT_OPTIONS
-    if fs: out.append(f"fat-suppressed (ScanOptions {'/'.join(sorted(fs))})")
-    elif m := re.search(_FATSAT_WORDS, text): out.append(f"fat-suppressed by its name ({m.group()!r})")
-    return out
-
-def _rank_key(r)->tuple:
-    "Sort key of a candidate: smaller is better"
-    return (not r['ok'], r['orientation'] != 'sagittal', len(_caveats(r)), -round(r['coverage'] or 0, 1), round(r['voxel'] or np.inf, 4),
-            tuple(-ord(c) for c in f"{r['date']}{r['time']}".ljust(21)), r['series'])
-
-def _label(r)->str:
-    "A readable name of a volume for reasons: series number, description and part (the id when there is no number)"
-    n, d, part = r.get('series_number'), r.get('description') or '', r.get('part') or 1
-    if n is None or n != n: return str(r['series'])
-    return f"series {n:g}" + (f" '{d}'" if d else '') + (f" part {part}" if part > 1 else '')
-
-def _why_lost(r, w)->str:
-    "The first selection criterion on which candidate `r` lost to the winner `w`"
-    if r['orientation'] != 'sagittal' and w['orientation'] == 'sagittal': return f"lost to {_label(w)}: {r['orientation']}, not sagittal"
-    if len(_caveats(r)) > len(_caveats(w)): return f"lost to {_label(w)}: {'; '.join(_caveats(r))}"
-    if round(r['coverage'] or 0, 1) < round(w['coverage'] or 0, 1): return f"lost to {_label(w)}: less coverage ({r['coverage']:.1f} vs {w['coverage']:.1f} mm)"
-    if round(r['voxel'] or np.inf, 4) > round(w['voxel'] or np.inf, 4): return f"lost to {_label(w)}: coarser voxels ({r['voxel']:.3g} vs {w['voxel']:.3g} mm³)"
-    if f"{r['date']}{r['time']}" < f"{w['date']}{w['time']}": return f"lost to {_label(w)}: acquired earlier"
-    return f"lost to {_label(w)}: tie broken by series id"
-
-def _patients_of(vols:pd.DataFrame)->dict:
-    "subject -> sorted patient keys of its volumes (only where `vols` has a `patient` column)"
-    if 'patient' not in vols: return {}
-    return {s: sorted({p for ps in g.patient for p in str(ps).split(',') if p}) for s, g in vols.groupby('subject')}
-
-def select_series(vols:pd.DataFrame, # one row per volume: subject, series, cls, ok, orientation, coverage, voxel, date, time (patient)
-                  wanted=('T1','T2'), # classes to pick one volume of, per subject
-                  require_sagittal:bool=True, # only sagittal stacks qualify (False: sagittal is merely preferred)
-                 )->pd.DataFrame:     # `vols` with `decision` and `reason` (and `rank` for candidates)
-    "Pick the best volume of each wanted class per subject, never pairing two patients; say why every other volume was not picked"
-    vols = vols.copy()
-    vols['decision'], vols['reason'], vols['rank'] = 'skipped', '', np.nan
-    mixed = {s: ps for s, ps in _patients_of(vols).items() if len(ps) > 1}
-    for i, r in vols.iterrows():
-        if r['cls'] not in wanted: vols.at[i, 'reason'] = f"class {r['cls']}: {r['class_reason']}"
-        elif not r['ok']: vols.at[i, 'decision'], vols.at[i, 'reason'] = 'rejected', r['check']
-        elif r['subject'] in mixed:
-            ps = mixed[r['subject']]
-            vols.at[i, 'decision'] = 'rejected'
-            vols.at[i, 'reason'] = (f"the subject holds series of {len(ps)} patients ({', '.join(ps)}), this one of {r['patient']}: "
-                                    "series of different patients are never paired; give each patient their own folder")
-        elif require_sagittal and r['orientation'] != 'sagittal':
-            vols.at[i, 'decision'], vols.at[i, 'reason'] = 'not selected', f"{r['orientation']}, not sagittal"
-    cand = vols.cls.isin(wanted) & vols.ok & ~vols.subject.isin(list(mixed)) & ((vols.orientation == 'sagittal') | (not require_sagittal))
-    for (s, c), g in vols[cand].groupby(['subject', 'cls']):
-        ranked = sorted(g.index, key=lambda i: _rank_key(vols.loc[i]))
-        w = vols.loc[ranked[0]]
-        for k, i in enumerate(ranked):
-            vols.at[i, 'rank'] = k
-            vols.at[i, 'decision'] = 'selected' if k == 0 else 'not selected'
-            vols.at[i, 'reason'] = (f"best {c}: {w['orientation']}, {w['n_slices']} slices" + ''.join(f"; note: {x}" for x in _caveats(w))
-                                    if k == 0 else _why_lost(vols.loc[i], w))
-    return vols
-
-# %% ../nbs/05_dicom.ipynb #4834b421
-def _sorted_rows(g:pd.DataFrame)->pd.DataFrame:
-    "Rows of a volume sorted along the slice normal"
-    n = _normal(g.iop.iloc[0])
-    return g.assign(_d=[float(np.asarray(p) @ n) for p in g.ipp]).sort_values('_d', kind='stable').drop(columns='_d')
-
-def volume_affine(g:pd.DataFrame, # rows of one volume
-                 )->np.ndarray:    # 4x4 voxel-to-RAS affine in mm
-    "RAS affine (4x4) of a volume from IOP, IPP, PixelSpacing and the measured slice step"
-    g = _sorted_rows(g)
-    o = np.asarray(g.iop.iloc[0], float); ps = g.pixel_spacing.iloc[0]
-    p0, p1 = np.asarray(g.ipp.iloc[0], float), np.asarray(g.ipp.iloc[-1], float)
-    step = (p1 - p0)/(len(g)-1) if len(g) > 1 else _normal(o)*(_nan(g.spacing_between.iloc[0]) or _nan(g.thickness.iloc[0]) or 1.)
-    a = np.eye(4)
-    a[:3, 0], a[:3, 1], a[:3, 2], a[:3, 3] = o[:3]*ps[1], o[3:]*ps[0], step, p0
-    return np.diag([-1., -1., 1., 1.]) @ a
-
-# %% ../nbs/05_dicom.ipynb #17f2fc59
-def _int_dtype(lo, hi):
-    "Smallest of int16/uint16/int32 that holds [lo, hi], or None"
-    for dt in (np.int16, np.uint16, np.int32):
-        if np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max: return dt
-    return None
-
-def _where(r)->str:
-    "A file cited by its name and its series number (never its folders)"
-    n = _nan(getattr(r, 'series_number', None))
-    return _file(r.path) + (f" (series {n:g})" if n is not None else '')
-
-def _read_native(r)->np.ndarray|None:
-    "One frame of uncompressed grey-scale pixel data read straight from the file at the offset found while scanning (None when not that simple)"
-    off = getattr(r, 'px_offset', None)
-    if off is None or not off >= 0 or r.samples != 1 or r.bits not in (8, 16, 32): return None
-    dt = np.dtype(('>' if r.big_endian else '<') + ('i' if r.signed else 'u') + str(r.bits//8))
-    n = r.rows*r.cols
-    a = np.fromfile(r.path, dt, count=n, offset=int(off) + max(int(r.frame), 0)*n*dt.itemsize)
-    return a.reshape(r.rows, r.cols) if a.size == n else None
-
-_DECODE_ERRORS = (ValueError, RuntimeError, NotImplementedError, AttributeError, KeyError, TypeError, OSError, EOFError, IndexError, struct.error)
-
-def _decode_file(r)->np.ndarray:
-    "All frames of one file decoded by pydicom (any transfer syntax it and its plugins read), or a one-line error naming series and file"
-    ts = ''
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        try:
-            ds = pydicom.dcmread(r.path, force=True)
-            ts = _transfer_syntax(ds)
-            if not ts:   # file meta stripped: declare the encoding pydicom found while reading
-                implicit, little = ds.original_encoding
-                ts = ds.file_meta.TransferSyntaxUID = (pydicom.uid.ImplicitVRLittleEndian if implicit else
-                                                       pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian)
-            if 'PixelData' not in ds: raise ValueError('no PixelData element')
-            return ds.pixel_array
-        except _DECODE_ERRORS as e:
-            name = pydicom.uid.UID(ts).name if ts else 'unknown transfer syntax'
-            raise ValueError(f"{_where(r)}: its pixel data ({name}) cannot be decoded ({type(e).__name__}); the series is skipped") from None
-
-def _scaled(raw:np.ndarray, scales:list)->np.ndarray|None:
-    "Stored values × RescaleSlope + RescaleIntercept per slice: integers stay integers (int16, uint16, int32), else float32; None if beyond float32"
-    if all(s == 1 and b == 0 for s, b in scales) and raw.dtype.kind in 'iu':
-        lo, hi = (int(raw.min()), int(raw.max())) if raw.size else (0, 0)
-        dt = _int_dtype(lo, hi)
-        return raw.astype(dt, copy=raw.dtype != dt) if dt else raw.astype(np.float32)
-    s_, b_ = (np.array([x[i] for x in scales], np.float64)[:, None, None] for i in (0, 1))
-    v = raw.astype(np.float64)*s_ + b_
-    lo, hi = (float(v.min()), float(v.max())) if v.size else (0., 0.)
-    if not (math.isfinite(lo) and math.isfinite(hi)) or max(-lo, hi) > _F32: return None
-    if raw.dtype.kind in 'iu' and all(float(s).is_integer() and float(b).is_integer() for s, b in scales):
-        dt = _int_dtype(lo, hi)
-        if dt: return v.astype(dt)
-    return v.astype(np.float32)
-
-def _stored_range_ok(a:np.ndarray, r)->bool:
-    "Do the stored values fit in BitsStored (signed or not)? Values beyond it mean the header does not describe the pixels"
-    if a.dtype.kind not in 'iu' or not a.size or not 0 < r.bits_stored < a.dtype.itemsize*8: return True
-    lo, hi = (-(1 << (r.bits_stored-1)), (1 << (r.bits_stored-1)) - 1) if r.signed else (0, (1 << r.bits_stored) - 1)
-    return lo <= int(a.min()) and int(a.max()) <= hi
-
-def load_volume(g:pd.DataFrame, # rows of one volume
-                fast:bool=True, # read uncompressed pixels directly (same values as pydicom, much faster)
-               )->nib.Nifti1Image: # the volume, (columns, rows, slices), RAS affine
-    "Read and stack the pixels of one volume, rescaled, with its affine; refuse anything that would not be finite or would not fit the header"
-    if 'bad' in g and g.bad.map(bool).any():
-        raise ValueError(f"{_where(g[g.bad.map(bool)].iloc[0])}: {g[g.bad.map(bool)].bad.iloc[0][0]}; the series is skipped")
-    g = _sorted_rows(g)
-    cache, slices, scales = {}, [], []
-    for r in g.itertuples():
-        a = _read_native(r) if fast else None
-        if a is None:
-            if r.path not in cache:
-                cache.clear()   # keep one decoded file at a time
-                cache[r.path] = _decode_file(r)
-            a = cache[r.path]
-            a = a[int(r.frame)] if r.frame >= 0 and a.ndim == 3 and r.n_frames > 1 else a
-        if a.shape != (r.rows, r.cols):
-            raise ValueError(f"{_where(r)}: decoded pixels are {'×'.join(map(str, a.shape))} where Rows × Columns say {r.rows}×{r.cols}; the series is skipped")
-        if not _stored_range_ok(a, r):
-            raise ValueError(f"{_where(r)}: pixel values {int(a.min())}..{int(a.max())} do not fit BitsStored {r.bits_stored}; the series is skipped")
-        slices.append(a)
-        scales.append((1. if _nan(r.slope) is None else r.slope, 0. if _nan(r.intercept) is None else r.intercept))
-    vol = _scaled(np.stack(slices), scales)
-    if vol is None: raise ValueError(f"{_where(g.iloc[0])}: RescaleSlope/RescaleIntercept give voxels beyond float32; the series is skipped")
-    vol = vol.transpose(2, 1, 0)                 # (cols=i, rows=j, slices=k): Fortran order, as NIfTI stores it
-    aff = volume_affine(g)
-    if not np.isfinite(aff).all() or abs(np.linalg.det(aff[:3, :3])) < 1e-6:
-        raise ValueError(f"{_where(g.iloc[0])}: the geometry gives a degenerate or non-finite affine; the series is skipped")
-    img = nib.Nifti1Image(vol, aff)
-    img.set_qform(aff, code=1); img.set_sform(aff, code=1)
-    img.header.set_xyzt_units('mm', 'sec')
-    return img
-
-# %% ../nbs/05_dicom.ipynb #d973358e
-def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
-                  wanted:tuple=('T1','T2'),      # classes to pick
-                  require_sagittal:bool=True,    # only sagittal stacks qualify
-                 )->tuple:                       # (grouped rows, one row per volume with decisions)
-    "Group, classify, check and select: (grouped rows, one-row-per-volume DataFrame with decisions and each volume's patient key)"
-    grp = group_series(hdr)
-    ek = _echo_keys(grp)
-    echoes = {k: sorted({ek[i] for i in pos}, key=lambda e: (e[1] is None, e[1] or 0))
-              for k, pos in grp.groupby(['subject', 'series_uid'], sort=False).indices.items()}
-    vols = []
-    for (subj, sid), g in grp.groupby(['subject', 'series'], sort=False):   # a UID copied into two subjects stays two
-        r = g.iloc[0]; ech = echoes[(subj, r.series_uid)]
-        b = g.b_value.dropna() if 'b_value' in g else pd.Series(dtype=float)
-        info = dict(r, b_max=b.max() if len(b) else None, diff_dirs='/'.join(sorted(set(g.diff_dir) - {''})) if 'diff_dir' in g else '',
-                    n_echoes=len(ech), last_echo=_echo_keys(g.iloc[:1])[0] == ech[-1])
-        cls, why, conflict = classify_series(info); chk = check_series(g)
-        part = int(sid.rsplit('-', 1)[1]) if sid != r.series_uid and '-' in sid else 1
-        vols.append(dict(subject=subj, series=sid, part=part, series_number=r.series_number, description=r.description,
-                         patient=','.join(sorted(g.patient.unique())) if 'patient' in g else '',
-                         cls=cls, class_reason=why, conflict=conflict, n_files=g.path.nunique(), n_slices=len(g),
-                         protocol=r.get('protocol', ''), contrast=r.get('contrast', ''), scan_options=r.get('scan_options', ''),
-                         orientation=chk['orientation'], ok=chk['ok'], check=chk['reason'], step=chk['step'],
-                         coverage=chk['coverage'], voxel=chk['voxel'], date=r.date, time=r.time))
-    return grp, select_series(pd.DataFrame(vols), wanted, require_sagittal)
-
-# %% ../nbs/05_dicom.ipynb #a34cf966
-def split_by_patient(hdr:pd.DataFrame, # rows from `scan_dicom`
-                    )->dict:           # patient key -> its rows, in key order
-    "Split header rows by patient (PatientID, PatientName and PatientBirthDate, as a pseudonymous `pt-` key)"
-    return {k: g.reset_index(drop=True) for k, g in sorted(hdr.groupby('patient', sort=False), key=lambda kg: kg[0])}
-
-# %% ../nbs/05_dicom.ipynb #04fe7a91
-def load_subject_pair(folder:str|Path,     # one subject's raw DICOM folder
-                      workers:int|None=1,  # processes for header reading
-                      wanted:tuple=('T1','T2'), # the two classes to return
-                      require_sagittal:bool=True, # only sagittal stacks qualify
-                      patient:str|None=None, # the patient key (`pt-…`) to load when the folder holds several
-                     )->dict:              # t1, t2 (nibabel images), t1_series, t2_series, patient, report
-    "Pick and load the best T1 and T2 of one patient's DICOM folder, in memory; refuse a folder of several patients"
-    folder = Path(folder); name = _shown(folder.name) or str(folder)
-    hdr, skipped = scan_dicom(folder, 'root', workers, progress=False)
-    if len(hdr) == 0: raise ValueError(f"{name}: no DICOM images found; pass one subject's DICOM folder")
-    groups = split_by_patient(hdr)
-    if patient is None and len(groups) > 1:
-        raise ValueError(f"{name}: holds the images of {len(groups)} patients ({', '.join(groups)}); pass patient= one of these keys, or a folder of one patient")
-    if patient is not None and patient not in groups:
-        raise ValueError(f"{name}: no patient {patient!r} here; the folder holds {', '.join(groups)}")
-    patient = patient or next(iter(groups))
-    grp, vols = assess_series(groups[patient], wanted, require_sagittal)
-    out = dict(report=vols.rename(columns={'cls': 'class'}), patient=patient)
-    for c in wanted:
-        sel = vols[(vols.cls == c) & (vols.decision == 'selected')]
-        if not len(sel):
-            why = '; '.join(vols[vols.cls == c].reason) or f'no series classified {c}'
-            raise ValueError(f"{name}: no usable {c} ({why}); check the folder holds a {c} series")
-        sid = sel.series.iloc[0]
-        out[c.lower()], out[f'{c.lower()}_series'] = load_volume(grp[grp.series == sid]), sid
-    return out
+def __getattr__(name:str):
+    "Names that moved to `select` (check_series, select_series, volume_affine, ...), imported from there on first use"
+    if name in _all_:
+        from spine_osteo import selection as select
+        return getattr(select, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

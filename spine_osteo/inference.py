@@ -6,16 +6,20 @@ Docs: https://spine-osteo.github.io/spine_osteo/inference.html.md"""
 
 # %% ../nbs/14_inference.ipynb #897e2575
 from __future__ import annotations
-import copy, hashlib, os, warnings
+import ast, copy, hashlib, os, pickletools, re, warnings, zipfile
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import pydicom
+from pydicom.uid import generate_uid
 import torch, torch.nn as nn, torch.nn.functional as F
 import spine_osteo
-from .synth import step_progress, can_redraw
+from .core import atomic_write, step_progress, can_redraw, one_line
 from .preprocess import PreprocessConfig, preprocess_pair, modality_marks
 from .labels import subject_key
-from .dicom import scan_dicom, assess_series, load_volume, _label
+from .dicom import scan_dicom
+from .selection import assess_series, load_volume, series_label
 
 # %% auto #0
 __all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'check_model_file', 'load_osteo', 'Predictor', 'export_predictor',
@@ -23,8 +27,6 @@ __all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'check_model_file', '
            'predict_export']
 
 # %% ../nbs/14_inference.ipynb #65360c5f
-import ast, re, zipfile, pickletools
-
 _DANGEROUS = re.compile(r'^(?:os|posix|nt|subprocess|sys|shutil|socket|importlib|runpy|pty|webbrowser|code|codeop|ctypes|multiprocessing|'
                         r'signal|pickle|_pickle|marshal|types|tempfile|urllib|http|ftplib|smtplib|asyncio|threading|_thread)(?:\.|$)'
                         r'|^(?:builtins|__builtin__)\.(?:eval|exec|compile|__import__|open|setattr|delattr|globals|locals|vars|input|breakpoint|memoryview|help|exit|quit)$')
@@ -111,7 +113,7 @@ def load_osteo(path:str|Path,      # an exported `model.pkl`, or a run folder co
                cpu:bool|None=None, # None: the GPU when there is one
               ):                   # the fastai `Learner`, in eval mode
     "Load an exported spine_osteo `Learner` (imports fastai and MONAI: seconds)"
-    from fastai.torch_core import default_device
+    from fastai.torch_core import default_device   # fastai and MONAI: seconds, which the traced predictor never pays
     from fastai.learner import load_learner
     path = Path(path)
     if path.is_dir(): path = path/'model.pkl'
@@ -130,6 +132,7 @@ def load_osteo(path:str|Path,      # an exported `model.pkl`, or a run folder co
 # %% ../nbs/14_inference.ipynb #523e56fd
 PREDICTOR_NAME = 'predictor.pt'   # the traced copy of the network that training writes beside model.pkl
 
+# %% ../nbs/14_inference.ipynb #3313fe17
 def _sha256(path)->str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -140,7 +143,6 @@ def _vocab(learn)->list: return list(getattr(learn, 'osteo_vocab', None) or lear
 
 def _preprocess_dict(learn)->dict:
     "The `PreprocessConfig` a learner was trained with, as a dict ({} for the defaults)"
-    from dataclasses import asdict
     cfg = getattr(learn, 'preprocess_cfg', None)
     return asdict(cfg) if cfg is not None else {}
 
@@ -251,10 +253,7 @@ def export_predictor(learn,                              # a trained spine_osteo
     blob = dict(format='spine_osteo.predictor', format_version=1, graph=graph, vocab=_vocab(learn), preprocess=pre,
                 model_sha256=_sha256(mf) if mf is not None and mf.is_file() else '', model_file=mf.name if mf is not None else '',
                 spine_osteo=spine_osteo.__version__, torch=str(torch.__version__), input_shape=list(x.shape))
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try: torch.save(blob, tmp); os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, write=lambda t: torch.save(blob, t))
 
 # %% ../nbs/14_inference.ipynb #77fa3fde
 def _load_traced(fast:Path, pkl:Path|None)->tuple:
@@ -297,6 +296,7 @@ def __getattr__(name:str):
         return export_learner
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+# %% ../nbs/14_inference.ipynb #d7871ba3
 def as_predictor(model, # a `Predictor`, a fastai `Learner`, or a model path (run folder, model.pkl, predictor.pt)
                 )->Predictor:
     "Whatever names a model, as a `Predictor` (a path is loaded once)"
@@ -322,17 +322,11 @@ def patient_keys(hdr:pd.DataFrame, # rows from `scan_dicom`, with `subject`
     return keys
 
 # %% ../nbs/14_inference.ipynb #020c92a4
-def _series_name(vol)->str:
-    "'#<number> <description> (<n> slices, <uid>)' of a volume row from `assess_series`"
-    n = vol.get('series_number')
-    num = f"#{int(n)} " if n is not None and n == n else ''
-    return f"{num}{vol.get('description') or ''} ({int(vol['n_slices'])} slices, {vol['series']})"
-
-def _one_line(e:Exception, root:Path|None=None)->str:
+def _error_line(e:Exception, root:Path|None=None)->str:
     "An exception as one human line, with file paths cited below the export root"
     msg = str(e) if isinstance(e, (ValueError, OSError)) else f"{type(e).__name__}: {e}"
     if root is not None: msg = msg.replace(str(root) + os.sep, '')
-    return ' '.join(msg.split())
+    return one_line(msg)
 
 def _predict_key(pred:Predictor, grp:pd.DataFrame, vols:pd.DataFrame, key:str, tta:bool, wanted=('T1','T2'))->dict:
     "Predict one subject key of an assessed header table; ValueError with the reason when it cannot be"
@@ -343,9 +337,9 @@ def _predict_key(pred:Predictor, grp:pd.DataFrame, vols:pd.DataFrame, key:str, t
         errors = []
         for _, r in cand.iterrows():
             try: imgs[c] = load_volume(grp[(grp.subject == key) & (grp.series == r.series)]); used[c] = r; break
-            except ValueError as e: errors.append(f"{_label(r)}: {_one_line(e)}")
+            except ValueError as e: errors.append(f"{series_label(r)}: {_error_line(e)}")
         if c not in imgs:
-            why = '; '.join(errors + [f"{_label(r)}: {r.reason}" for _, r in v[(v.cls == c) & v['rank'].isna()].iterrows()])
+            why = '; '.join(errors + [f"{series_label(r)}: {r.reason}" for _, r in v[(v.cls == c) & v['rank'].isna()].iterrows()])
             missing.append(f"no usable {c} ({why or f'no series classified {c}'})")
     if missing: raise ValueError('; '.join(missing))
     res = pred.predict(imgs[wanted[0]], imgs[wanted[1]], tta)
@@ -384,7 +378,7 @@ def predict_subject(model,                        # a `Predictor`, a `Learner`, 
                          f"predict each with predict_export(..., subject_from='patient_id') or `spine-osteo-predict MODEL {d} --out predictions.csv --subject-from patient_id`")
     grp, vols = assess_series(hdr)
     r = _predict_key(pred, grp, vols, keys[0], tta)
-    out = dict(label=r['label'], probs=r['probs'], t1_series=_series_name(r['vols']['T1']), t2_series=_series_name(r['vols']['T2']), tta=tta)
+    out = dict(label=r['label'], probs=r['probs'], t1_series=series_label(r['vols']['T1'], detail=True), t2_series=series_label(r['vols']['T2'], detail=True), tta=tta)
     if dicom_sr is not None:
         out['sr_file'] = str(write_dicom_sr(Path(dicom_sr)/f"{subject_key(keys[0])}_spine_osteo_SR.dcm", r['label'], r['probs'],
                                             r['files']['T1'], r['files']['T2'], pred))
@@ -395,8 +389,9 @@ SR_SCHEME = '99SPOSTEO'   # private coding scheme of the SR's concepts
 SR_DISCLAIMER = ("Research result of spine_osteo, an experimental classifier of bone density from lumbar-spine MRI. "
                  "It is not a diagnosis and must not be used for clinical decisions.")
 
+# %% ../nbs/14_inference.ipynb #b484b1df
 def _sr_code(value:str, meaning:str):
-    import highdicom as hd
+    import highdicom as hd   # only when an SR is written
     return hd.sr.CodedConcept(value=value, scheme_designator=SR_SCHEME, meaning=meaning)
 
 def _class_codes(vocab)->dict:
@@ -412,9 +407,8 @@ def write_dicom_sr(out:str|Path,      # file to write (its folder is created)
                    series_number:int=9901, # SeriesNumber of the SR
                   )->Path:            # the written file
     "Write one prediction as a DICOM SR (TID 1500) in the study of the T1/T2 series it references"
-    import highdicom as hd, pydicom
+    import highdicom as hd                      # highdicom and pydicom's code dictionary: only when an SR is written
     from pydicom.sr.codedict import codes
-    from pydicom.uid import generate_uid
     files = list(dict.fromkeys(map(str, list(t1_files) + list(t2_files))))
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -443,10 +437,7 @@ def write_dicom_sr(out:str|Path,      # file to write (its folder is created)
                                sop_instance_uid=generate_uid(), instance_number=1, manufacturer='spine_osteo',
                                is_complete=True, is_final=False, is_verified=False, series_description='spine_osteo RESEARCH - NOT A DIAGNOSIS')
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try: sr.save_as(tmp, enforce_file_format=True); os.replace(tmp, out)
-    finally: tmp.unlink(missing_ok=True)
-    return out
+    return atomic_write(out, write=lambda t: sr.save_as(t, enforce_file_format=True))
 
 # %% ../nbs/14_inference.ipynb #4aeb7a9b
 def _content_items(seq):
@@ -457,7 +448,6 @@ def _content_items(seq):
 def read_dicom_sr(path:str|Path, # an SR written by `write_dicom_sr`
                  )->dict:        # dict(label, probs, study_uid, references={series_uid: [sop_instance_uid]}, text, algorithm, flags)
     "Read a spine_osteo DICOM SR back with pydicom: the class, the probabilities and the images it references"
-    import pydicom
     ds = pydicom.dcmread(path)
     out = dict(label=None, probs={}, study_uid=str(ds.StudyInstanceUID), references={}, text=[], algorithm={},
                flags=(str(ds.CompletionFlag), str(ds.VerificationFlag), str(ds.PreliminaryFlag)))
@@ -506,12 +496,12 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
         try:
             r = _predict_key(pred, grp, vols, key, tta)
             row.update(status='predicted', label=r['label'], **{f'p_{c}': p for c, p in r['probs'].items()},
-                       t1_series=_label(r['vols']['T1']), t2_series=_label(r['vols']['T2']), reason=note)
+                       t1_series=series_label(r['vols']['T1']), t2_series=series_label(r['vols']['T2']), reason=note)
             if dicom_sr is not None:
                 try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{subject_key(key)}_spine_osteo_SR.dcm", r['label'], r['probs'],
                                                      r['files']['T1'], r['files']['T2'], pred).name
-                except Exception as e: row['reason'] = '; '.join(filter(None, [note, f"SR not written: {_one_line(e, root)}"]))
-        except Exception as e: row['reason'] = '; '.join(filter(None, [note, _one_line(e, root)]))
+                except Exception as e: row['reason'] = '; '.join(filter(None, [note, f"SR not written: {_error_line(e, root)}"]))
+        except Exception as e: row['reason'] = '; '.join(filter(None, [note, _error_line(e, root)]))
         rows.append(row)
     if subject_from == 'folder':
         found = set(folder_of.values())

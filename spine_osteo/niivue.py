@@ -12,8 +12,8 @@ import numpy as np
 import nibabel as nib
 import ipywidgets as widgets
 from fastcore.basics import patch
-from .viewer import (Volume, as_volume, as_volumes, fit_overlay, heat_limits, PercentileWindow, list_converted,
-                                read_sidecar, sidecar_summary, HEAT_TRANSPARENT)
+from .volume import (Volume, as_volume, fit_overlay, heat_limits, PercentileWindow, list_converted, read_sidecar,
+                                sidecar_summary, HEAT_TRANSPARENT)
 
 # %% auto #0
 __all__ = ['nifti_bytes', 'NiiVueViewer']
@@ -30,7 +30,7 @@ def _gz_nifti(data:np.ndarray, affine:np.ndarray)->bytes:
     img = nib.Nifti1Image(np.asarray(data, np.float32), affine); img.header.set_xyzt_units('mm')
     return gzip.compress(img.to_bytes(), compresslevel=1)
 
-def nifti_bytes(src,                      # NIfTI path, nibabel image, array, tensor or `viewer.Volume`
+def nifti_bytes(src,                      # NIfTI path, nibabel image, array, tensor or `volume.Volume`
                 spacing:tuple|None=None,  # voxel size (mm) for arrays and tensors
                )->tuple:                  # (bytes of a .nii or .nii.gz file, file name ending in .nii/.nii.gz)
     "What NiiVue is sent for `src`: a file's own bytes, or an in-memory `.nii.gz` of an array in RAS order"
@@ -131,11 +131,13 @@ def _show_location(self:NiiVueViewer, k:int, loc:dict):
     self.location = loc
     self.readout.value = f"<span style='font-size:12px'><b>{self.titles[k]}</b>: {loc.get('string', '')}</span>"
 
+# %% ../nbs/21_niivue.ipynb #n1e00001
 @patch(as_prop=True)
 def plane(self:NiiVueViewer)->str:
     "The view shown in every canvas"
     return self.plane_w.value
 
+# %% ../nbs/21_niivue.ipynb #n1e00002
 @patch
 def set_plane(self:NiiVueViewer, plane:str, # 'sagittal', 'coronal', 'axial' or 'multiplanar'
              ):

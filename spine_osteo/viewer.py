@@ -6,11 +6,9 @@ Docs: https://spine-osteo.github.io/spine_osteo/viewer.html.md"""
 
 # %% ../nbs/20_viewer.ipynb #8c0dce93
 from __future__ import annotations
-import io, json, re
-from dataclasses import dataclass
+import io
 from pathlib import Path
 import numpy as np
-import nibabel as nib
 import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -19,179 +17,23 @@ from matplotlib.colors import Normalize, ListedColormap
 from matplotlib.cm import ScalarMappable
 import ipywidgets as widgets
 from fastcore.basics import patch
+from .volume import (Volume, to_numpy, as_volume, as_volumes, PLANES, check_plane, orientation_labels, slice2d,
+    plane_spacing, plane_mm, PercentileWindow, is_mask, fit_overlay, HEAT_TRANSPARENT, HEAT_OPAQUE, heat_limits,
+    SIDECAR_FIELDS, read_sidecar, sidecar_summary, list_converted, voxel_grid, index_at, union_span, screen_extent,
+    union_extent, value_at)
 
 # %% auto #0
-__all__ = ['PLANES', 'HEAT_TRANSPARENT', 'HEAT_OPAQUE', 'TITLE_PX', 'GAP_PX', 'CBAR_PX', 'SIDECAR_FIELDS', 'Volume', 'to_numpy',
-           'as_volume', 'as_volumes', 'orientation_labels', 'slice2d', 'plane_spacing', 'PercentileWindow', 'is_mask',
-           'fit_overlay', 'heat_limits', 'heat_rgba', 'heat_colorbar', 'plot_volume', 'plot_pair', 'VolumeViewer',
-           'read_sidecar', 'sidecar_summary', 'list_converted', 'DatasetBrowser', 'BatchBrowser']
+__all__ = ['LETTER_PX', 'TITLE_PX', 'GAP_PX', 'CBAR_PX', 'heat_rgba', 'heat_colorbar', 'plot_volume', 'plot_pair', 'VolumeViewer',
+           'DatasetBrowser', 'BatchBrowser', 'Volume', 'to_numpy', 'as_volume', 'as_volumes', 'PLANES',
+           'orientation_labels', 'slice2d', 'plane_spacing', 'PercentileWindow', 'is_mask', 'fit_overlay',
+           'HEAT_TRANSPARENT', 'HEAT_OPAQUE', 'heat_limits', 'SIDECAR_FIELDS', 'read_sidecar', 'sidecar_summary',
+           'list_converted']
 
-# %% ../nbs/20_viewer.ipynb #b32b3faa
-@dataclass
-class Volume:
-    "A 3D volume in RAS voxel order with its voxel spacing (mm) and, when known, its affine"
-    data:np.ndarray                 # float32 (i,j,k) array
-    spacing:tuple=(1.,1.,1.)        # voxel size along i, j, k in mm
-    affine:np.ndarray|None=None     # voxel -> world (RAS mm) matrix, `None` for plain arrays
-    name:str=''                     # file name or a short description
-
-    @property
-    def shape(self)->tuple: return self.data.shape
-
-# %% ../nbs/20_viewer.ipynb #bbacc1de
-def _is_tensor(x)->bool: return hasattr(x, 'detach') and hasattr(x, 'cpu') and hasattr(x, 'numpy')
-
-def to_numpy(x, # numpy array, torch tensor (any device/dtype) or array-like
-            )->np.ndarray: # a numpy array
-    "Convert `x` to numpy without importing torch: tensors are detached, moved to the CPU and cast to float32 when needed"
-    if _is_tensor(x):
-        x = x.detach().cpu()
-        if not str(x.dtype).startswith(('torch.int','torch.uint','torch.bool','torch.complex')): x = x.float()   # complex stays complex (and is refused by `as_volume`)
-        return x.numpy()
-    return np.asarray(x)
-
-def _squeeze3d(a:np.ndarray, src)->np.ndarray:
-    while a.ndim > 3 and a.shape[0] == 1: a = a[0]
-    while a.ndim > 3 and a.shape[-1] == 1: a = a[..., 0]
-    if a.ndim != 3: raise ValueError(f"{src}: expected a 3D volume, got shape {a.shape}; pass one volume (or one channel) at a time")
-    return a
-
-# %% ../nbs/20_viewer.ipynb #c638f293
-def as_volume(src,                 # NIfTI path, nibabel image, numpy array, torch tensor or `Volume`
-              spacing:tuple|None=None, # voxel size (mm) for arrays and tensors; overrides the header for images
-              name:str|None=None,  # a short description (default: the file name)
-             )->Volume:            # the volume in RAS canonical voxel order
-    "Read `src` as a float32 `Volume` in RAS canonical order; refuse only what cannot be drawn"
-    if isinstance(src, Volume): return src if spacing is None else Volume(src.data, tuple(map(float,spacing)), src.affine, src.name)
-    affine = None
-    if isinstance(src, (str, Path)):
-        p = Path(src)
-        if not p.exists(): raise FileNotFoundError(f"{p}: no such file; pass a .nii/.nii.gz path, a nibabel image, an array or a tensor")
-        try: src_img = nib.load(str(p))
-        except Exception as e: raise ValueError(f"{p}: cannot be read as NIfTI ({e}); is it a .nii/.nii.gz file?") from e
-        name = name or p.name.replace('.nii.gz','').replace('.nii','')
-        src = src_img
-    def grey(dt, what):   # complex or RGB voxels cast to float32 would silently lose a part: refuse them
-        dt = np.dtype(dt)
-        if dt.kind == 'c': raise ValueError(f"{what}: complex voxels ({dt}) cannot be drawn as grey levels; pass their magnitude (abs) or real part")
-        if dt.kind not in 'biuf': raise ValueError(f"{what}: voxel type {dt} is not grey levels (numbers); pass a numeric volume")
-    if isinstance(src, nib.spatialimages.SpatialImage):
-        grey(src.get_data_dtype(), name or 'image')
-        img = nib.as_closest_canonical(src)
-        data = _squeeze3d(np.asarray(img.dataobj, dtype=np.float32), name or 'image')
-        sp = tuple(float(z) for z in img.header.get_zooms()[:3])
-        affine = img.affine
-    else:
-        raw = to_numpy(src); grey(raw.dtype, name or type(src).__name__)
-        data = _squeeze3d(raw, name or f'{type(src).__name__}').astype(np.float32)
-        sp = (1.,1.,1.)
-    if 0 in data.shape: raise ValueError(f"{name or 'volume'}: shape {data.shape} holds no voxels; nothing to show")
-    if spacing is not None: sp = tuple(float(s) for s in spacing)
-    if len(sp) != 3 or min(sp) <= 0: raise ValueError(f"{name or 'volume'}: spacing must be three positive numbers (mm), got {sp}")
-    return Volume(data, sp, affine, name or '')
-
-# %% ../nbs/20_viewer.ipynb #d51afcd3
-def as_volumes(*srcs,              # volumes as `as_volume` takes them, or (C,D,H,W) stacks
-               spacing:tuple|None=None, # voxel size (mm) for arrays and tensors
-              )->list:              # list of `Volume`
-    "Load each of `srcs` with `as_volume`, splitting (C,D,H,W) arrays/tensors with C <= 4 into C volumes"
-    out = []
-    for s in srcs:
-        if (_is_tensor(s) or isinstance(s, np.ndarray)) and len(s.shape) == 4 and s.shape[0] <= 4 and min(s.shape[1:]) > 4:
-            out += [as_volume(c, spacing) for c in s]
-        else: out.append(as_volume(s, spacing))
-    return out
-
-# %% ../nbs/20_viewer.ipynb #60038771
-PLANES = {'sagittal': 0, 'coronal': 1, 'axial': 2} # plane name -> RAS axis the slice is taken across
-
-def orientation_labels(plane:str,             # 'sagittal', 'coronal' or 'axial'
-                       radiological:bool=True, # patient's right on the viewer's left (coronal, axial)
-                      )->dict:                 # letters at the 'left', 'right', 'top', 'bottom' edges
-    "The anatomical direction at each edge of a slice drawn by `slice2d`"
-    if plane == 'sagittal': return dict(left='A', right='P', top='S', bottom='I')
-    lr = ('R','L') if radiological else ('L','R')
-    tb = ('S','I') if plane == 'coronal' else ('A','P')
-    return dict(left=lr[0], right=lr[1], top=tb[0], bottom=tb[1])
-
-def _check_plane(plane):
-    if plane not in PLANES: raise ValueError(f"plane {plane!r} is unknown; use one of {list(PLANES)}")
-
-def slice2d(vol:np.ndarray,            # (i,j,k) volume in RAS order
-            plane:str,                 # 'sagittal', 'coronal' or 'axial'
-            idx:int|None=None,         # slice index along the plane's axis (default: middle)
-            radiological:bool=True,    # patient's right on the viewer's left
-           )->np.ndarray:              # 2D array, row 0 at the top of the screen
-    "The slice `idx` of `vol` across `plane`, oriented for display as `orientation_labels` says"
-    _check_plane(plane)
-    ax = PLANES[plane]
-    if idx is None: idx = vol.shape[ax]//2
-    if not 0 <= idx < vol.shape[ax]: raise IndexError(f"slice {idx} is outside 0..{vol.shape[ax]-1} of the {plane} axis")
-    s = np.take(vol, idx, axis=ax).T[::-1]   # rows: S (or A) at the top
-    flip = plane == 'sagittal' or radiological # sagittal: anterior on the left; else R on the left
-    return s[:, ::-1] if flip else s
-
-def plane_spacing(spacing:tuple, # (i,j,k) voxel size in mm
-                  plane:str,     # 'sagittal', 'coronal' or 'axial'
-                 )->tuple:       # (row height, column width) in mm of a `slice2d` pixel
-    "Pixel size of a displayed slice; `imshow(..., aspect=h/w)` gives the true aspect ratio"
-    _check_plane(plane)
-    h, w = {'sagittal': (2,1), 'coronal': (2,0), 'axial': (1,0)}[plane]
-    return float(spacing[h]), float(spacing[w])
-
-# %% ../nbs/20_viewer.ipynb #15930b70
-class PercentileWindow:
-    "Intensity limits of a volume at any percentiles, from a precomputed table"
-    def __init__(self, data:np.ndarray, # the volume
-                 max_samples:int=1_000_000, # voxels used for the table
-                ):
-        v = data[np.isfinite(data)].ravel()
-        if v.size > max_samples: v = v[::int(np.ceil(v.size/max_samples))]
-        self.grid = np.linspace(0, 100, 201)
-        self.table = np.percentile(v, self.grid) if v.size else np.zeros_like(self.grid)
-    def __call__(self, lo:float=0.5,  # lower percentile
-                 hi:float=99.5, # upper percentile
-                )->tuple:       # (vmin, vmax)
-        "(vmin, vmax) at percentiles `lo`, `hi`; never an empty range"
-        vmin, vmax = np.interp([lo, hi], self.grid, self.table)
-        if vmax <= vmin: vmax = vmin + 1e-6
-        return float(vmin), float(vmax)
-
-def is_mask(a:np.ndarray, # overlay values
-           )->bool:
-    "True when `a` looks like a label mask (bool, or integers with at most 20 distinct values) rather than a heatmap"
-    if a.dtype == bool: return True
-    if np.issubdtype(a.dtype, np.integer): return len(np.unique(a)) <= 20
-    return False
-
-def fit_overlay(ov,            # overlay: array, tensor, image or path
-                shape:tuple,   # shape of the volume it goes on
-                kind:str|None=None, # 'heatmap' or 'mask' (default: guessed with `is_mask`)
-               )->tuple:       # (float32 array of `shape`, kind)
-    "Bring an overlay to the grid of a volume of `shape`, resizing coarse heatmaps/masks"
-    if isinstance(ov, (str, Path, nib.spatialimages.SpatialImage)): raw = np.asarray(as_volume(ov).data)
-    else: raw = _squeeze3d(to_numpy(ov), 'overlay')
-    kind = kind or ('mask' if is_mask(raw) else 'heatmap')
-    if kind not in ('heatmap','mask'): raise ValueError(f"overlay kind {kind!r} is unknown; use 'heatmap' or 'mask'")
-    a = raw.astype(np.float32)
-    if a.shape != tuple(shape):
-        from scipy.ndimage import zoom
-        a = zoom(a, [t/s for t,s in zip(shape, a.shape)], order=0 if kind == 'mask' else 1, grid_mode=True, mode='nearest')
-        a = a[tuple(slice(0,n) for n in shape)]
-        if a.shape != tuple(shape): a = np.pad(a, [(0, t-s) for t,s in zip(shape, a.shape)], mode='edge')
-    return a, kind
+# %% ../nbs/20_viewer.ipynb #v1e00001
+_all_ = ['Volume', 'to_numpy', 'as_volume', 'as_volumes', 'PLANES', 'orientation_labels', 'slice2d', 'plane_spacing', 'PercentileWindow',
+         'is_mask', 'fit_overlay', 'HEAT_TRANSPARENT', 'HEAT_OPAQUE', 'heat_limits', 'SIDECAR_FIELDS', 'read_sidecar', 'sidecar_summary', 'list_converted']
 
 # %% ../nbs/20_viewer.ipynb #0c7ceed0
-HEAT_TRANSPARENT, HEAT_OPAQUE = 0.05, 0.30 # fraction of the heat range below which nothing is drawn, and from which the colour is opaque
-
-def heat_limits(*maps, # heatmaps (arrays); `None`s are skipped
-               )->tuple: # (lo, hi): `lo` is drawn transparent, `hi` at the top of the colormap
-    "One colour range for heatmaps: from min(0, smallest value) to the largest, so that 0 always means no heat"
-    vals = [m[np.isfinite(m)] for m in (np.asarray(m, np.float32) for m in maps if m is not None)]
-    vals = [v for v in vals if v.size]
-    if not vals: return (0., 0.)
-    return min(0., *(float(v.min()) for v in vals)), max(float(v.max()) for v in vals)
-
 def heat_rgba(s:np.ndarray,   # heatmap values
               lims:tuple,     # (lo, hi) as `heat_limits` gives them
               cmap:str='jet', # matplotlib colormap
@@ -205,6 +47,14 @@ def heat_rgba(s:np.ndarray,   # heatmap values
     rgba[..., 3] = np.clip((t - HEAT_TRANSPARENT)/(HEAT_OPAQUE - HEAT_TRANSPARENT), 0, 1)
     return rgba
 
+def _overlay_rgba(s:np.ndarray, kind:str, lims:tuple)->np.ndarray:
+    "RGBA (alpha 0 where nothing is drawn) of an overlay slice"
+    if kind == 'heatmap': return heat_rgba(s, lims)
+    rgba = matplotlib.colormaps['tab10']((np.round(s).astype(int) - 1) % 10)
+    rgba[..., 3] = (s > 0).astype(float)
+    return rgba
+
+# %% ../nbs/20_viewer.ipynb #v1e00003
 def heat_colorbar(fig,                   # the figure
                   lims:tuple,            # (lo, hi) of the heatmaps drawn
                   label:str='overlay',   # what the colours mean, e.g. 'Grad-CAM: evidence for the predicted class'
@@ -220,35 +70,28 @@ def heat_colorbar(fig,                   # the figure
     cb.ax.tick_params(labelsize=7)
     return cb
 
-def _overlay_rgba(s:np.ndarray, kind:str, lims:tuple)->np.ndarray:
-    "RGBA (alpha 0 where nothing is drawn) of an overlay slice"
-    if kind == 'heatmap': return heat_rgba(s, lims)
-    rgba = matplotlib.colormaps['tab10']((np.round(s).astype(int) - 1) % 10)
-    rgba[..., 3] = (s > 0).astype(float)
-    return rgba
-
 # %% ../nbs/20_viewer.ipynb #a5d3679a
-def _label_edges(ax, shape:tuple, labels:dict, fontsize=9):
-    h, w = shape
-    kw = dict(color='yellow', fontsize=fontsize, fontweight='bold', clip_on=True)
-    ax.text(0, (h-1)/2, labels['left'], ha='left', va='center', **kw)
-    ax.text(w-1, (h-1)/2, labels['right'], ha='right', va='center', **kw)
-    ax.text((w-1)/2, 0, labels['top'], ha='center', va='top', **kw)
-    ax.text((w-1)/2, h-1, labels['bottom'], ha='center', va='bottom', **kw)
+LETTER_PX = 14   # the band around each picture that holds its orientation letters (pixels): never over the image
 
-def _plane_mm(vol:Volume, plane:str)->tuple:
-    "(height, width) in mm of `vol`'s slices across `plane`"
-    h, w = {'sagittal': (2,1), 'coronal': (2,0), 'axial': (1,0)}[plane]
-    return vol.shape[h]*vol.spacing[h], vol.shape[w]*vol.spacing[w]
+def _label_edges(ax, shape:tuple, labels:dict, fontsize=9):
+    "Orientation letters just outside the four edges of `ax` (white on the black margin, never over the image)"
+    kw = dict(color='white', fontsize=fontsize, fontweight='bold', clip_on=False, transform=ax.transAxes)
+    ax.text(-0.01, 0.5, labels['left'], ha='right', va='center', **kw)
+    ax.text(1.01, 0.5, labels['right'], ha='left', va='center', **kw)
+    ax.text(0.5, 1.01, labels['top'], ha='center', va='bottom', **kw)
+    ax.text(0.5, -0.01, labels['bottom'], ha='center', va='top', **kw)
 
 def _draw_slice(ax, vol:Volume, plane:str, idx:int|None, win:tuple, cmap:str, overlay=None, alpha:float=0.4,
-                radiological:bool=True, labels:bool=True):
-    s = slice2d(vol.data, plane, idx, radiological)
+                radiological:bool=True, labels:bool=True, extent=None):
+    "Draw slice `idx` of `vol`; with `extent` (screen mm, see `volume.screen_extent`) placed by its position in the body"
+    s = slice2d(vol.data, plane, 0 if idx is None else idx, radiological)
+    if idx is None: s = np.full(s.shape, np.nan, np.float32)
     h, w = plane_spacing(vol.spacing, plane)
-    ax.imshow(s, cmap=cmap, vmin=win[0], vmax=win[1], aspect=h/w, interpolation='nearest')
-    if overlay is not None and alpha > 0:
+    kw = dict(aspect=h/w) if extent is None else dict(extent=extent, aspect='equal')
+    ax.imshow(s, cmap=cmap, vmin=win[0], vmax=win[1], interpolation='nearest', **kw)
+    if overlay is not None and alpha > 0 and idx is not None:
         ov, kind, lims = overlay
-        ax.imshow(_overlay_rgba(slice2d(ov, plane, idx, radiological), kind, lims), alpha=alpha, aspect=h/w, interpolation='nearest')
+        ax.imshow(_overlay_rgba(slice2d(ov, plane, idx, radiological), kind, lims), alpha=alpha, interpolation='nearest', **kw)
     if labels: _label_edges(ax, s.shape, orientation_labels(plane, radiological))
     ax.set_xticks([]); ax.set_yticks([])
     return s
@@ -258,6 +101,11 @@ def _prep_overlay(overlay, vol:Volume, kind=None):
     if overlay is None: return None
     a, kind = fit_overlay(overlay, vol.shape, kind)
     return a, kind, (heat_limits(a) if kind == 'heatmap' else (0., 1.))
+
+def _centre_point(v:Volume)->np.ndarray:
+    "World position (RAS mm) of the voxel `n//2` along each axis of `v`: where the viewers start"
+    o, s = voxel_grid(v)
+    return o + (np.asarray(v.shape)//2)*s
 
 # %% ../nbs/20_viewer.ipynb #0000b316
 def plot_volume(vol,                      # NIfTI path, nibabel image, array or tensor (RAS order)
@@ -282,7 +130,7 @@ def plot_volume(vol,                      # NIfTI path, nibabel image, array or 
     heat = ov is not None and ov[1] == 'heatmap' and colorbar
     own = ax is None
     if own:
-        ratios = [max(w/h, 0.25) for h, w in (_plane_mm(v, p) for p in PLANES)]
+        ratios = [max(w/h, 0.25) for h, w in (plane_mm(v, p) for p in PLANES)]
         fig, ax = plt.subplots(1, 3, figsize=(size*sum(ratios) + 0.8*heat + 0.2, size + 0.3*bool(title) + 0.3),
                                width_ratios=ratios, layout='constrained')
     else: fig = ax[0].figure
@@ -318,18 +166,39 @@ def plot_pair(t1,                         # T1 volume: path, image, array or ten
     ovs = [_prep_overlay(o, v, overlay_kind) for o, v in zip(overlay if isinstance(overlay, (tuple, list)) else (overlay, overlay), vols)]
     heat = [o[0] for o in ovs if o is not None and o[1] == 'heatmap']
     lims = heat_limits(*heat) if heat else None
+    ovs = [o if o is None or o[1] != 'heatmap' else (o[0], o[1], lims) for o in ovs]
+    point = _centre_point(vols[0])                      # both rows cut through this world point (mm)
+    exts = [union_extent(vols, p) for p in PLANES]      # every panel of a column shows the same rectangle of the body
     own = axs is None
-    if own:
-        ratios = [max(max(w/h for h, w in (_plane_mm(v, p) for v in vols)), 0.25) for p in PLANES]
-        fig, axs = plt.subplots(2, 3, figsize=(size*sum(ratios) + 0.8*bool(heat) + 0.4, 2*size + 0.3*bool(title) + 0.5),
-                                width_ratios=ratios, layout='constrained')
+    if own:   # axes placed in pixels, so that every panel has the same pixels per millimetre
+        dpi, L, T, G = 100, LETTER_PX, 18, 8
+        scale = size*dpi/max(e[3] - e[2] for e in exts)
+        ws, hs = [(e[1] - e[0])*scale for e in exts], [(e[3] - e[2])*scale for e in exts]
+        cb = 90 if heat else 0
+        top = 26 if title else 4
+        fw = 24 + sum(w + 2*L + G for w in ws) + cb; rowh = T + 2*L + max(hs); fh = top + 2*rowh
+        fig = plt.figure(figsize=(fw/dpi, fh/dpi), dpi=dpi)
+        axs = np.empty((2, 3), object)
+        for r in range(2):
+            x = 24
+            for c in range(3):
+                y0 = fh - top - r*rowh - T - L - hs[c]
+                axs[r, c] = fig.add_axes([(x + L)/fw, y0/fh, ws[c]/fw, hs[c]/fh]); x += ws[c] + 2*L + G
     else: fig = np.asarray(axs).flat[0].figure
     axs = np.asarray(axs).reshape(2, 3)
     for r, (v, ov, name) in enumerate(zip(vols, ovs, titles)):
-        plot_volume(v, ax=axs[r], overlay=None if ov is None else ov[0], overlay_kind=None if ov is None else ov[1],
-                    overlay_lims=lims, alpha=alpha, pct=pct)
-        axs[r,0].set_ylabel(name, fontsize=10)
-    if own and heat: heat_colorbar(fig, lims, overlay_label, ax=list(axs.flat), shrink=0.8)
+        win = PercentileWindow(v.data)(*pct)
+        for c, p in enumerate(PLANES):
+            ax, a = axs[r, c], PLANES[p]
+            i = index_at(v, a, point[a])
+            _draw_slice(ax, v, p, i, win, 'gray', ov, alpha, extent=screen_extent(v, p))
+            ax.set_facecolor('black'); ax.set_xlim(exts[c][:2]); ax.set_ylim(exts[c][2:])
+            ax.set_title(f"{p} {'outside' if i is None else f'{i+1}/{v.shape[a]}'} · {'xyz'[a]} = {point[a]:.1f} mm", fontsize=8)
+            if i is None: ax.text(0.5, 0.5, f"outside\n{name}\ncoverage", transform=ax.transAxes, ha='center', va='center', color='0.85', fontsize=8)
+        axs[r,0].set_ylabel(name, fontsize=10, labelpad=LETTER_PX)
+    if own and heat:
+        cax = fig.add_axes([(fw - cb + 10)/fw, (fh - top - 2*rowh + T)/fh, 12/fw, (2*rowh - 2*T)/fh])
+        heat_colorbar(fig, lims, overlay_label, cax=cax)
     if title: fig.suptitle(title, fontsize=10)
     if own: plt.close(fig)
     return fig
@@ -354,7 +223,7 @@ class VolumeViewer(widgets.VBox):
                  max_height:int=480,             # tallest picture in pixels, so the controls stay on screen
                  min_height:int=320,             # small volumes are enlarged up to this height, and no further
                 ):
-        _check_plane(plane)
+        check_plane(plane)
         self.radiological, self.overlay_label, self._fig = radiological, overlay_label, None
         self.max_width, self.max_height, self.min_height = max_width, max_height, min_height
         self.plane_w = widgets.ToggleButtons(options=list(PLANES), value=plane, description='plane',
@@ -365,12 +234,13 @@ class VolumeViewer(widgets.VBox):
         self.cmap_w = widgets.Dropdown(options=list(self.cmaps), value=cmap, description='colormap', layout={'width': '200px'})
         self.alpha_w = widgets.FloatSlider(alpha, min=0, max=1, step=0.05, description='overlay', layout={'width': '300px'})
         self.image = widgets.Image(format='png', layout={'max_width': '100%', 'height': 'auto', 'align_self': 'flex-start'})
-        self.info = widgets.HTML()
+        self.info, self.readout = widgets.HTML(), widgets.HTML()
         super().__init__([self.plane_w, widgets.HBox([self.slice_w, self.cmap_w]),
-                          widgets.HBox([self.window_w, self.alpha_w]), self.image, self.info])
+                          widgets.HBox([self.window_w, self.alpha_w]), self.image, self.readout, self.info])
         self.set_volumes(*volumes, titles=titles, overlay=overlay, overlay_kind=overlay_kind, spacing=spacing, link=link)
         self.plane_w.observe(self._on_plane, 'value')
-        for w in (self.slice_w, self.window_w, self.cmap_w, self.alpha_w): w.observe(lambda _: self.render(), 'value')
+        self.slice_w.observe(self._on_slice, 'value')
+        for w in (self.window_w, self.cmap_w, self.alpha_w): w.observe(lambda _: self.render(), 'value')
 
 # %% ../nbs/20_viewer.ipynb #3d000211
 def _volume_note(v:Volume)->str:
@@ -388,7 +258,7 @@ def set_volumes(self:VolumeViewer, *volumes,    # paths, images, arrays, tensors
                 spacing:tuple|None=None,        # voxel size in mm for arrays/tensors
                 link:str='auto',                # 'world', 'fraction' or 'auto'
                ):
-    "Show new `volumes` (and `overlay`), keeping plane, window, colormap and the relative slice position"
+    "Show new `volumes` (and `overlay`), keeping plane, window, colormap and the world point"
     vols = as_volumes(*volumes, spacing=spacing)
     if not vols: raise ValueError("VolumeViewer needs at least one volume (a path, image, array or tensor)")
     if titles is None: titles = ['T1','T2'] if len(vols) == 2 and not any(v.name for v in vols) else [v.name or f'volume {i}' for i,v in enumerate(vols)]
@@ -397,8 +267,9 @@ def set_volumes(self:VolumeViewer, *volumes,    # paths, images, arrays, tensors
     if link not in ('world', 'fraction'): raise ValueError(f"link {link!r} is unknown; use 'world', 'fraction' or 'auto'")
     ovs = list(overlay) if isinstance(overlay, (list, tuple)) else [overlay]*len(vols)
     if len(ovs) != len(vols): raise ValueError(f"{len(ovs)} overlays for {len(vols)} volumes; give one (or None) per volume")
-    frac = self.slice_index/max(self.slice_w.max - 1, 1) if getattr(self, 'volumes', None) else None
+    keep = getattr(self, 'volumes', None) is not None
     self.volumes, self.titles, self.link = vols, list(titles), link
+    if not keep: self.point = _centre_point(vols[0])   # the world point (RAS mm) every panel shows; kept across volumes and planes
     self.overlays = [_prep_overlay(o, v, overlay_kind) for o,v in zip(ovs, vols)]
     heat = [o[0] for o in self.overlays if o is not None and o[1] == 'heatmap']
     self.heat_lims = heat_limits(*heat) if heat else None     # one colour scale for every panel
@@ -407,24 +278,34 @@ def set_volumes(self:VolumeViewer, *volumes,    # paths, images, arrays, tensors
     self.notes = [_volume_note(v) for v in vols]
     self.alpha_w.layout.display = None if any(o is not None for o in self.overlays) else 'none'
     self._fig = None
-    self._set_slider(frac)
+    self._set_slider()
 
 @patch
-def _set_slider(self:VolumeViewer, frac:float|None):
-    "Set the slider's range to the first volume's slices (1..n) along the plane, its position to `frac` of it (`None`: the middle), and render"
-    n = self.volumes[0].shape[PLANES[self.plane]]
+def _set_slider(self:VolumeViewer):
+    "Set the slider's range to the union of the volumes along the plane (in steps of the finest spacing), its position to the point's, and render"
+    ax = PLANES[self.plane]
+    lo, hi, step = self._span = union_span(self.volumes, ax)
+    n = int(round((hi - lo)/step)) + 1
     self._hold = True
     try:
         self.slice_w.max = n
-        self.slice_w.value = (n//2 if frac is None else int(round(frac*(n-1)))) + 1
+        self.slice_w.value = int(np.clip(round((self.point[ax] - lo)/step), 0, n - 1)) + 1
     finally: self._hold = False
     self.render()
 
 @patch
 def _on_plane(self:VolumeViewer, change):
-    old_n = self.volumes[0].shape[PLANES[change['old']]]
+    "A new plane keeps the world point: each panel shows its slice through the point across the new axis"
     self._fig = None
-    self._set_slider(self.slice_index/max(old_n-1, 1))
+    self._set_slider()
+
+@patch
+def _on_slice(self:VolumeViewer, change):
+    "The slider moved: the point moves to its position (mm) along the plane's axis"
+    if getattr(self, '_hold', False): return
+    lo, _, step = self._span
+    self.point[PLANES[self.plane]] = lo + (self.slice_w.value - 1)*step
+    self.render()
 
 # %% ../nbs/20_viewer.ipynb #67c84fec
 @patch(as_prop=True)
@@ -432,37 +313,18 @@ def plane(self:VolumeViewer)->str:
     "The plane shown: 'sagittal', 'coronal' or 'axial'"
     return self.plane_w.value
 
-@patch
-def set_plane(self:VolumeViewer, plane:str, # 'sagittal', 'coronal' or 'axial'
-             ):
-    "Show `plane` (as clicking its button does)"
-    _check_plane(plane); self.plane_w.value = plane
-
+# %% ../nbs/20_viewer.ipynb #v2e00003
 @patch(as_prop=True)
-def slice_index(self:VolumeViewer)->int:
-    "The 0-based index of the first volume's slice shown (the slider shows it counted from 1)"
-    return self.slice_w.value - 1
+def slice_index(self:VolumeViewer)->int|None:
+    "The 0-based index of the first volume's slice through the point (`None` where the point lies outside it)"
+    return self.slice_indices[0]
 
-@patch
-def set_slice(self:VolumeViewer, idx:int, # 0-based slice index in the first volume
-             ):
-    "Move the slider to slice `idx` of the first volume (as dragging it to `idx+1` does)"
-    n = self.slice_w.max
-    if not 0 <= idx < n: raise IndexError(f"slice {idx} is outside 0..{n-1} of the {self.plane} axis of {self.titles[0]}")
-    self.slice_w.value = idx + 1
-
+# %% ../nbs/20_viewer.ipynb #v2e00005
 @patch(as_prop=True)
 def slice_indices(self:VolumeViewer)->list:
-    "The slice drawn from each volume (`None` where the linked position lies outside that volume)"
-    ax, idx, v0 = PLANES[self.plane], self.slice_index, self.volumes[0]
-    out = [idx]
-    for v in self.volumes[1:]:
-        if self.link == 'world':
-            c = np.array([(n-1)/2 for n in v0.shape] + [1.]); c[ax] = idx
-            j = int(round((np.linalg.inv(v.affine) @ (v0.affine @ c))[ax]))
-            out.append(j if 0 <= j < v.shape[ax] else None)
-        else: out.append(int(round(idx*(v.shape[ax]-1)/max(v0.shape[ax]-1, 1))))
-    return out
+    "The slice drawn from each volume: its slice through the world point (`None` where the point lies outside that volume)"
+    ax = PLANES[self.plane]
+    return [index_at(v, ax, self.point[ax]) for v in self.volumes]
 
 # %% ../nbs/20_viewer.ipynb #73904c30
 @patch
@@ -476,6 +338,7 @@ def current_images(self:VolumeViewer)->list:
         else: out.append(slice2d(v.data, self.plane, i, self.radiological))
     return out
 
+# %% ../nbs/20_viewer.ipynb #v2e00008
 @patch
 def current_overlays(self:VolumeViewer)->list:
     "The overlay slices drawn now (`None` for volumes without overlay or outside)"
@@ -485,6 +348,7 @@ def current_overlays(self:VolumeViewer)->list:
 # %% ../nbs/20_viewer.ipynb #2ff4352f
 TITLE_PX, GAP_PX, CBAR_PX = 24, 10, 80   # title band height, gap between panels, colorbar slot width (pixels)
 
+# %% ../nbs/20_viewer.ipynb #v2e0000c
 def _text_width(fig, renderer, s:str, fontsize=10)->float:
     "Width in pixels of `s` drawn in `fig`"
     t = fig.text(0, 0, s, fontsize=fontsize); w = t.get_window_extent(renderer).width; t.remove()
@@ -499,43 +363,44 @@ def _title_text(self:VolumeViewer, k:int, widest:bool=False)->str:
 
 @patch
 def _build_figure(self:VolumeViewer):
-    "A fresh Agg figure for the current plane: panels at one mm-per-pixel scale, fitted to `max_width`×`max_height`, titles in slots as wide as their text"
+    "A fresh Agg figure for the current plane: every panel shows the same rectangle of the body (the union of the volumes) at one scale, letters outside it"
     fig = Figure(dpi=100, facecolor='black'); FigureCanvasAgg(fig); rend = fig.canvas.get_renderer()
-    mm = [_plane_mm(v, self.plane) for v in self.volumes]
+    X0, X1, Y0, Y1 = ext = union_extent(self.volumes, self.plane, self.radiological)
+    W, H, n = X1 - X0, Y1 - Y0, len(self.volumes)
     native = 1/min(min(plane_spacing(v.spacing, self.plane)) for v in self.volumes)   # px per mm at one pixel per voxel
     cbar = CBAR_PX if self.heat_lims is not None else 0
-    H, W = max(h for h,_ in mm), sum(w for _,w in mm)
-    scale = min(self.max_height/H, (self.max_width - GAP_PX*(len(mm)+1) - cbar)/W, max(native, self.min_height/H))
+    scale = min(self.max_height/H, (self.max_width - GAP_PX*(n+1) - 2*LETTER_PX*n - cbar)/(n*W), max(native, self.min_height/H))
     self._scale = scale
-    imgs = [(max(1, int(h*scale + 1e-6)), max(1, int(w*scale + 1e-6))) for h, w in mm]   # rounded down: never past the budget
+    ih, iw = max(1, int(H*scale + 1e-6)), max(1, int(W*scale + 1e-6))   # rounded down: never past the budget
     for fs in (10, 9, 8, 7):   # titles that need more than `max_width` get a smaller font
-        slots = [max(iw, int(np.ceil(_text_width(fig, rend, self._title_text(k, widest=True), fs))) + 8) for k, (_, iw) in enumerate(imgs)]
+        slots = [max(iw + 2*LETTER_PX, int(np.ceil(_text_width(fig, rend, self._title_text(k, widest=True), fs))) + 8) for k in range(n)]
         fw = GAP_PX + sum(s + GAP_PX for s in slots) + cbar   # whole pixels, so every panel starts on a pixel
         if fw <= self.max_width: break
-    fh = TITLE_PX + max(ih for ih,_ in imgs) + GAP_PX//2
+    fh = TITLE_PX + LETTER_PX + ih + LETTER_PX
     fig.set_size_inches((fw + 0.01)/100, (fh + 0.01)/100)
     self._fig, self._base, self._over, self._titles, self._notes, self._cbar = fig, [], [], [], [], None
     x = GAP_PX
-    for k, (v, (ih, iw), slot) in enumerate(zip(self.volumes, imgs, slots)):
-        ax = fig.add_axes([(x + (slot - iw)//2)/fw, (fh - TITLE_PX - ih)/fh, iw/fw, ih/fh])
-        ax.set_axis_off()
+    for k, (v, slot) in enumerate(zip(self.volumes, slots)):
+        ax = fig.add_axes([(x + (slot - iw)//2)/fw, LETTER_PX/fh, iw/fw, ih/fh])
+        ax.set_axis_off(); ax.set_xlim(X0, X1); ax.set_ylim(Y0, Y1)
         s = slice2d(v.data, self.plane, 0, self.radiological)
-        ext = (-0.5, s.shape[1] - 0.5, s.shape[0] - 0.5, -0.5)
-        self._base.append(ax.imshow(s, cmap=self.cmap_w.value, extent=ext, aspect='auto', interpolation='nearest'))
-        self._over.append(ax.imshow(np.zeros((*s.shape, 4)), extent=ext, aspect='auto', interpolation='nearest'))
+        e = screen_extent(v, self.plane, self.radiological)
+        self._base.append(ax.imshow(s, cmap=self.cmap_w.value, extent=e, aspect='auto', interpolation='nearest'))
+        self._over.append(ax.imshow(np.zeros((*s.shape, 4)), extent=e, aspect='auto', interpolation='nearest'))
+        ax.set_xlim(X0, X1); ax.set_ylim(Y0, Y1)
         _label_edges(ax, s.shape, orientation_labels(self.plane, self.radiological), fontsize=10)
         self._notes.append(ax.text(0.5, 0.5, f"outside\n{self.titles[k]}\ncoverage", transform=ax.transAxes, ha='center',
                                    va='center', color='0.85', fontsize=9, visible=False))
         self._titles.append(fig.text((x + slot/2)/fw, 1 - TITLE_PX/2/fh, '', ha='center', va='center', color='white', fontsize=fs))
         x += slot + GAP_PX
     if cbar:
-        h = max(ih for ih,_ in imgs)
-        cax = fig.add_axes([(x + 2)/fw, (fh - TITLE_PX - 0.9*h)/fh, 12/fw, 0.85*h/fh])
+        cax = fig.add_axes([(x + 2)/fw, (LETTER_PX + 0.1*ih)/fh, 12/fw, 0.85*ih/fh])
         self._cbar = heat_colorbar(fig, self.heat_lims, self.overlay_label, cax=cax)
         cax.tick_params(colors='white'); cax.yaxis.label.set_color('white'); self._cbar.outline.set_edgecolor('white')
 
 def _png_size(png:bytes)->tuple: return int.from_bytes(png[16:20], 'big'), int.from_bytes(png[20:24], 'big')
 
+# %% ../nbs/20_viewer.ipynb #v2e0000d
 @patch
 def render(self:VolumeViewer):
     "Redraw the panels for the current state, put the PNG into `self.image` and size the widget to the PNG's pixels"
@@ -562,99 +427,60 @@ def render(self:VolumeViewer):
     rows = ''.join(f"<tr><td><b>{t}</b></td><td>{'×'.join(map(str, v.shape))}</td><td>{' × '.join(f'{z:.3g}' for z in v.spacing)} mm</td>"
                    f"<td>{'outside' if i is None else f'{i+1}/{v.shape[ax_]}'}</td><td>{w(*pct)[0]:.4g} … {w(*pct)[1]:.4g}</td><td>{note}</td></tr>"
                    for t, v, i, w, note in zip(self.titles, self.volumes, self.slice_indices, self.windows, self.notes))
-    self.info.value = (f"<table style='font-size:12px'><tr><th></th><th>shape (RAS)</th><th>spacing</th><th>slice</th>"
+    self.readout.value = self.readout_text()
+    self.info.value = (f"<table style='font-size:12px;border-spacing:14px 2px;margin-left:-14px'><tr><th></th><th>shape (RAS)</th><th>spacing</th><th>slice</th>"
                        f"<th>window</th><th></th></tr>{rows}</table>")
 
+# %% ../nbs/20_viewer.ipynb #8128f161
+@patch
+def readout_text(self:VolumeViewer)->str:
+    "The point in world mm (RAS) and each volume's value there (arbitrary units); a heatmap's value relative to its maximum"
+    x, y, z = self.point
+    parts = []
+    for t, v, o in zip(self.titles, self.volumes, self.overlays):
+        val = value_at(v, self.point)
+        s = f"<b>{t}</b> {'outside' if val is None else f'{val:.4g}'}"
+        if o is not None and o[1] == 'heatmap' and val is not None and o[2][1] > 0:
+            hv = float(o[0][tuple(index_at(v, a, self.point[a]) for a in range(3))])
+            s += f" ({self.overlay_label}: {hv/o[2][1]:.2f} of its maximum)"
+        parts.append(s)
+    return (f"<span style='font-size:12px'>point x = {x:.1f}, y = {y:.1f}, z = {z:.1f} mm (RAS) · "
+            + ' · '.join(parts) + " (intensities in arbitrary units)</span>")
+
+# %% ../nbs/20_viewer.ipynb #v2e00011
+@patch
+def set_plane(self:VolumeViewer, plane:str, # 'sagittal', 'coronal' or 'axial'
+             ):
+    "Show `plane` (as clicking its button does)"
+    check_plane(plane); self.plane_w.value = plane
+
+# %% ../nbs/20_viewer.ipynb #v2e00015
+@patch
+def set_slice(self:VolumeViewer, idx:int, # 0-based slice index in the first volume
+             ):
+    "Move the point to slice `idx` of the first volume (as dragging the slider there does)"
+    ax, v0 = PLANES[self.plane], self.volumes[0]
+    n = v0.shape[ax]
+    if not 0 <= idx < n: raise IndexError(f"slice {idx} is outside 0..{n-1} of the {self.plane} axis of {self.titles[0]}")
+    o, s = voxel_grid(v0); self.point[ax] = o[ax] + idx*s[ax]
+    lo, _, step = self._span
+    self._hold = True
+    try: self.slice_w.value = int(round((self.point[ax] - lo)/step)) + 1
+    finally: self._hold = False
+    self.render()
+
+# %% ../nbs/20_viewer.ipynb #v2e00019
 @patch
 def rgba(self:VolumeViewer)->np.ndarray:
     "The rendered pixels (H,W,4) uint8 of the last redraw"
     return self._rgba
 
+# %% ../nbs/20_viewer.ipynb #v2e0001d
 @patch
 def snapshot(self:VolumeViewer):
     "The current view as an `IPython.display.Image` (what a browser shows; handy in saved notebooks and docs)"
     from IPython.display import Image as IPyImage
     return IPyImage(data=self.image.value, format='png')
-
-# %% ../nbs/20_viewer.ipynb #980bbbb9
-def _num(v)->float|None:
-    try: return float(v)
-    except (TypeError, ValueError): return None
-
-def _sig(x:float)->str:
-    "3 significant digits without an exponent, whole numbers above 100: 474, 11.1, 2.46, 3500"
-    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
-
-def _ms(v, most_s:float)->str:
-    "A BIDS time (seconds) in milliseconds; a value that cannot be seconds is shown as stored, flagged"
-    x = _num(v)
-    if x is None: return str(v)
-    return f"{v} (too large for seconds: check the sidecar)" if x > most_s else f"{_sig(x*1000)} ms"
-
-def _mm(v)->str:
-    vals = v if isinstance(v, (list, tuple)) else [v]
-    xs = [_num(x) for x in vals]
-    return str(v) if None in xs else ' × '.join(_sig(x) for x in xs) + ' mm'
-
-def _date(v)->str:
-    "YYYYMM, YYYYMMDD or an ISO date-time as a date (and time to the minute)"
-    s = str(v); d = re.sub(r'\D', '', s)
-    if len(d) == 6: return f"{d[:4]}-{d[4:6]}"
-    if len(d) == 8: return f"{d[:4]}-{d[4:6]}-{d[6:8]}"
-    if len(d) >= 12: return f"{d[:4]}-{d[4:6]}-{d[6:8]} {d[8:10]}:{d[10:12]}"
-    return s
-
-def _first(meta:dict, *keys): return next((meta[k] for k in keys if meta.get(k) not in (None, '', [])), None)
-
-SIDECAR_FIELDS = { # shown name -> meta -> text (None: not in this sidecar)
-    'description': lambda m: _first(m, 'SeriesDescription', 'ProtocolName'),
-    'TR': lambda m: None if (v := _first(m, 'RepetitionTime')) is None else _ms(v, 100),
-    'TE': lambda m: None if (v := _first(m, 'EchoTime')) is None else _ms(v, 10),
-    'TI': lambda m: None if (v := _first(m, 'InversionTime')) is None else _ms(v, 100),
-    'flip angle': lambda m: None if (v := _first(m, 'FlipAngle')) is None else (f"{_num(v):.0f}°" if _num(v) is not None else str(v)),
-    'slice thickness': lambda m: None if (v := _first(m, 'SliceThickness')) is None else _mm(v),
-    'slice spacing': lambda m: None if (v := _first(m, 'SpacingBetweenSlices')) is None else _mm(v),
-    'pixel spacing': lambda m: None if (v := _first(m, 'PixelSpacing')) is None else _mm(v),
-    'slices': lambda m: _first(m, 'NumberOfSlices'),
-    'orientation': lambda m: _first(m, 'Orientation'),
-    'scanner': lambda m: ' '.join(str(m[k]) for k in ('Manufacturer', 'ManufacturersModelName') if m.get(k)) or None,
-    'field': lambda m: None if (v := _first(m, 'MagneticFieldStrength')) is None else (f"{_sig(_num(v))} T" if _num(v) is not None else str(v)),
-    'acquired': lambda m: None if (v := _first(m, 'AcquisitionDateTime', 'AcquisitionDate', 'AcquisitionMonth')) is None else _date(v),
-}
-
-def read_sidecar(nii:str|Path, # a `.nii.gz` or `.nii` path
-                )->dict:       # the sidecar's fields, `{}` when there is none
-    "The JSON sidecar beside `nii` (same name, `.json`)"
-    nii = Path(nii); js = nii.with_name(nii.name.replace('.nii.gz', '').replace('.nii', '') + '.json')
-    if not js.exists(): return {}
-    try: return json.loads(js.read_text())
-    except ValueError as e: raise ValueError(f"{js}: is not valid JSON ({e}); re-run the conversion to rewrite it") from e
-
-def sidecar_summary(meta:dict, # a sidecar as `read_sidecar` returns it
-                   )->dict:    # shown name -> text with units
-    "The fields of `SIDECAR_FIELDS` found in `meta`, as a radiologist reads them (ms, °, mm, dates)"
-    out = {k: f(meta) for k, f in SIDECAR_FIELDS.items()}
-    return {k: str(v) for k, v in out.items() if v is not None}
-
-def list_converted(root:str|Path,      # converted dataset root
-                   t1_dir:str='T1',    # T1 folder name under each class
-                   t2_dir:str='T2',    # T2 folder name under each class
-                  )->'pd.DataFrame':   # columns class, subject, t1, t2 (paths, None when missing)
-    "Every subject of a converted dataset with its T1 and T2 volume (the first `.nii.gz` of each folder)"
-    import pandas as pd
-    root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f"{root}: no such folder; pass the converted dataset root (root/<class>/{t1_dir}/<subject>/*.nii.gz)")
-    known = ['normal', 'osteopenia', 'osteoporosis', 'unlabelled']
-    classes = sorted((c for c in root.iterdir() if (c/t1_dir).is_dir() or (c/t2_dir).is_dir()),
-                     key=lambda c: (known.index(c.name) if c.name in known else len(known), c.name))
-    rows = []
-    for c in classes:
-        subs = sorted({s.name for m in (t1_dir, t2_dir) if (c/m).is_dir() for s in (c/m).iterdir() if s.is_dir()})
-        for s in subs:
-            first = lambda m: next(iter(sorted((c/m/s).glob('*.nii*'))), None) if (c/m/s).is_dir() else None
-            rows.append(dict({'class': c.name, 'subject': s, 't1': first(t1_dir), 't2': first(t2_dir)}))
-    if not rows: raise ValueError(f"{root}: no <class>/{t1_dir}/<subject>/*.nii.gz found; is this a converted dataset (the output of spine-osteo-convert)?")
-    return pd.DataFrame(rows, columns=['class','subject','t1','t2'])
 
 # %% ../nbs/20_viewer.ipynb #51911615
 class DatasetBrowser(widgets.VBox):
@@ -680,12 +506,6 @@ class DatasetBrowser(widgets.VBox):
 @patch
 def _subjects(self:DatasetBrowser, cls:str)->list: return list(self.table.subject[self.table['class'] == cls])
 
-@patch(as_prop=True)
-def row(self:DatasetBrowser):
-    "The table row (class, subject, t1, t2) of the subject shown"
-    t = self.table
-    return t[(t['class'] == self.class_w.value) & (t.subject == self.subject_w.value)].iloc[0]
-
 @patch
 def _pair(self:DatasetBrowser)->tuple:
     "The subject's volumes and their panel titles ('T1', 'T2': the file names are in the sidecar table)"
@@ -708,6 +528,21 @@ def _show_sidecars(self:DatasetBrowser):
                             f"<tr><th></th><th>T1</th><th>T2</th></tr>{rows}</table>")
 
 @patch
+def _on_class(self:DatasetBrowser, change):
+    subs = self._subjects(change['new'])
+    with self.subject_w.hold_trait_notifications(): self.subject_w.options = subs
+    self.subject_w.value = subs[0]
+    self.show()
+
+# %% ../nbs/20_viewer.ipynb #v3e00001
+@patch(as_prop=True)
+def row(self:DatasetBrowser):
+    "The table row (class, subject, t1, t2) of the subject shown"
+    t = self.table
+    return t[(t['class'] == self.class_w.value) & (t.subject == self.subject_w.value)].iloc[0]
+
+# %% ../nbs/20_viewer.ipynb #v3e00003
+@patch
 def show(self:DatasetBrowser, cls:str|None=None, # class folder name
          subject:str|None=None,                   # subject folder name within that class
         ):
@@ -719,13 +554,6 @@ def show(self:DatasetBrowser, cls:str|None=None, # class folder name
     vols, titles = self._pair()
     self.viewer.set_volumes(*vols, titles=titles)
     self._show_sidecars()
-
-@patch
-def _on_class(self:DatasetBrowser, change):
-    subs = self._subjects(change['new'])
-    with self.subject_w.hold_trait_notifications(): self.subject_w.options = subs
-    self.subject_w.value = subs[0]
-    self.show()
 
 # %% ../nbs/20_viewer.ipynb #6476b45a
 class BatchBrowser(widgets.VBox):
@@ -786,6 +614,12 @@ def _volumes(self:BatchBrowser, i:int)->list:
 def _overlay(self:BatchBrowser, i:int): return None if self.overlay is None else self.overlay[i]
 
 @patch
+def _show_label(self:BatchBrowser):
+    i = self.item
+    self.label_w.value = f"item {i+1}/{len(self.xb)}" + (f" — <b>{self.label(i)}</b>" if self.yb is not None else '')
+
+# %% ../nbs/20_viewer.ipynb #v3e00005
+@patch
 def label(self:BatchBrowser, i:int, # item index
          )->str:
     "Item `i`'s label as text (class name when `vocab` is known)"
@@ -795,16 +629,13 @@ def label(self:BatchBrowser, i:int, # item index
     if y.ndim == 1 and self.vocab is not None and len(y) == len(self.vocab): return str(self.vocab[int(y.argmax())])
     return str(y.tolist())
 
+# %% ../nbs/20_viewer.ipynb #v3e00007
 @patch(as_prop=True)
 def item(self:BatchBrowser)->int:
     "The 0-based index of the item shown (the slider shows it counted from 1)"
     return self.item_w.value - 1
 
-@patch
-def _show_label(self:BatchBrowser):
-    i = self.item
-    self.label_w.value = f"item {i+1}/{len(self.xb)}" + (f" — <b>{self.label(i)}</b>" if self.yb is not None else '')
-
+# %% ../nbs/20_viewer.ipynb #v3e00009
 @patch
 def show_item(self:BatchBrowser, i:int, # 0-based item index
              ):
