@@ -22,7 +22,7 @@ real, shipped, images = here.parent/'nbs'/'runs'/'study150', here/'study150', he
 
 def main(report_only:bool=False, n_boot:int=2000):
     import torch; torch.set_num_threads(1)
-    from spine_osteo.study import run_study, study_report, interim_report, _read_runs
+    from spine_osteo.study import run_study, study_report, interim_report, read_runs
     if not report_only:
         from spine_osteo.synth import make_cohort
         from spine_osteo.convert import convert_dicom
@@ -34,7 +34,7 @@ def main(report_only:bool=False, n_boot:int=2000):
         print(f"data: synthesis {t1 - t0:.0f} s, conversion {time.time() - t1:.0f} s")
         run_study(real/'nifti', real/'study', folds=FOLDS, variants=VARIANTS, baseline=True, size=32, bs=6, epochs=40,
                   lr=1e-3, seed=0, report=False)
-    runs = _read_runs(real/'study')
+    runs = read_runs(real/'study')
     complete = all((runs.variant == v).sum() == FOLDS for v in ['baseline', *VARIANTS.split(',')])
     rep = study_report(real/'study', n_boot=n_boot) if complete else interim_report(real/'study', n_boot=n_boot)
     src = real/'study' if complete else rep['dest']
