@@ -42,10 +42,14 @@ def atomic_write(path:str|Path,        # the file to write (its folder must exis
     if (data is None) == (write is None): raise TypeError("atomic_write: pass either `data` or `write`")
     tmp = temp_name(path)
     try:
-        if write is None: tmp.write_bytes(data.encode(encoding) if isinstance(data, str) else bytes(data))
-        else: write(tmp)
-        if durable:
-            with open(tmp, 'rb+') as f: os.fsync(f.fileno())
+        if write is None:
+            with open(tmp, 'xb') as f:   # one open: write, then (durable) flush this handle to the disk
+                f.write(data.encode(encoding) if isinstance(data, str) else bytes(data))
+                if durable: f.flush(); os.fsync(f.fileno())
+        else:
+            write(tmp)
+            if durable:
+                with open(tmp, 'rb+') as f: os.fsync(f.fileno())
         os.replace(tmp, path)
         if durable: fsync_dir(path.parent)
     finally:
