@@ -8,14 +8,22 @@ unless all hold:
 
 1. both volumes are drawn: each canvas has a sizeable share of non-black pixels, and the kernel knows both are loaded;
 2. the overlay is visible: the T1 canvas has heat colours (blue/cyan/green/yellow), the T2 canvas (no overlay) has none;
-3. one click in the T1 canvas moves the crosshair in both canvases: the kernel's crosshair positions change in both,
-   they map to one world point (within 1.5 mm), both canvases' pixels change, and the readout under the canvases
-   shows the clicked position and the value there;
-4. the browser console shows no error.
+3. both canvases start at one world point (issue 26.2), and one click in the T1 canvas moves the crosshair in both
+   canvases: the kernel's crosshair positions change in both, they map to one world point (within 1.5 mm), both
+   canvases' pixels change, and the readout under the canvases gives that point in mm (RAS) and both volumes' values
+   (issue 26.7);
+4. the orientation letters and the heatmap's colour scale lie outside every canvas (page layout);
+5. issue 26, measured on the canvases' pixels, on the `sct_spine` pair and on a synthetic pair whose T2 covers only part
+   of its T1 at another size and spacing (each in its own notebook): after clicking each plane button, the red crosshair
+   is drawn at the same pixel in both canvases (within 2 px) at two world points 6 mm apart, which gives each canvas's
+   pixels per millimetre (equal within 4 %, across canvases and axes); and a click low in the partial pair's T1, where
+   its T2 does not reach, makes the readout show the T2 as outside;
+6. the browser console shows no error.
 
     python scripts/browser_check_niivue.py [OUT_DIR] [--data DIR] [--chromium /usr/bin/chromium] [--timeout 240]
 
-Writes `OUT_DIR/niivue_before.png`, `OUT_DIR/niivue_after.png` (the widget), `OUT_DIR/page_*.png` (the page) and
+Writes `OUT_DIR/niivue_before.png`, `OUT_DIR/niivue_after.png` (the widget), `OUT_DIR/page_*.png` (the page),
+`OUT_DIR/measure_*.png` (the measured viewers and each canvas at each point) and
 `OUT_DIR/console.log`. Needs the `dev` extra (`jupyterlab`, `playwright`), `ipyniivue` (which brings `anywidget` and
 its JupyterLab extension) and Debian's Chromium (`apt-get install -y chromium`).
 """
@@ -23,7 +31,7 @@ from __future__ import annotations
 import json, secrets, shutil, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_check_viewer import free_port, start_lab, wait_lab, stop_lab, RUN_ALL, differ, run_cli   # the same JupyterLab harness
+from browser_check_viewer import free_port, start_lab, wait_lab, stop_lab, RUN_ALL, KERNEL_EXEC, differ, run_cli, write_partial_pair   # the same JupyterLab harness
 
 # headless Chromium has no GPU here: WebGL2 through ANGLE on SwiftShader, the software Vulkan renderer
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
@@ -38,41 +46,38 @@ def write_notebook(dest:Path, data:Path)->Path:
            f"v = NiiVueViewer('{data}/t1w.nii.gz', '{data}/t2.nii.gz', titles=['T1w', 'T2'], overlay=[cam, None],\n"
            "                 overlay_label='test heat', alpha=0.7, height=380)\n"
            "v")
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "niivue", "metadata": {}, "outputs": [], "source": src}],
+    part = write_partial_pair(dest)
+    cell = lambda src, id_: {"cell_type": "code", "execution_count": None, "id": id_, "metadata": {}, "outputs": [], "source": src}
+    nb = {"cells": [cell(src, "niivue")],
           "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
           "nbformat": 4, "nbformat_minor": 5}
+    for name, pair, titles in (('measure_real', (f'{data}/t1w.nii.gz', f'{data}/t2.nii.gz'), ['T1w', 'T2']),
+                               ('measure_part', tuple(map(str, part)), ['T1', 'T2 part'])):   # one viewer per page: each its own kernel
+        m = (f"from spine_osteo.niivue import NiiVueViewer\nm = NiiVueViewer('{pair[0]}', '{pair[1]}', titles={titles}, height=380)\nm")
+        (dest/f'{name}.ipynb').write_text(json.dumps(dict(nb, cells=[cell(m, name)])))
     p = dest/'niivue_check.ipynb'; p.write_text(json.dumps(nb)); return p
 
-KERNEL_EXEC = """async (code) => {
-  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const f = k.requestExecute({code, store_history: false, silent: false});
-  let out = '';
-  f.onIOPub = (m) => { if (m.header.msg_type === 'stream') out += m.content.text;
-                       if (m.header.msg_type === 'error') out += 'ERROR ' + m.content.ename + ': ' + m.content.evalue; };
-  await f.done;
-  return out;
-}"""
-
 PROBE = """import json as _j
-def _st(c):
+def _st(c, v):
     vol = c.volumes[0]
     loaded = vol.frac2mm is not None and vol.dims is not None
     return dict(attached=bool(c._canvas_attached), loaded=bool(loaded), pos=list(c.scene.crosshair_pos),
                 mm=[float(x) for x in c.frac2mm(c.scene.crosshair_pos)[:3]] if loaded else None, readout=v.readout.value)
-print('PROBE' + _j.dumps([_st(c) for c in v.canvases]))"""
+print('PROBE' + _j.dumps([_st(c, VAR) for c in VAR.canvases]))"""
 
-def probe(page)->list:
-    "The kernel's view of each canvas: attached, loaded, crosshair (fraction) and its world position (mm)"
-    out = page.evaluate(KERNEL_EXEC, PROBE)
+def probe(page, var:str='v')->list:
+    "The kernel's view of each canvas of viewer `var`: attached, loaded, crosshair (fraction) and its world position (mm)"
+    out = page.evaluate(KERNEL_EXEC, PROBE.replace('VAR', var))
     line = next((l for l in out.splitlines() if l.startswith('PROBE')), None)
     if line is None: raise RuntimeError(f"probe failed: {out}")
     return json.loads(line[5:])
 
-def wait_for(page, cond, timeout:float, what:str):
+def wait_for(page, cond, timeout:float, what:str, var:str='v'):
     "Poll `probe` until `cond(state)` holds"
     t0, st = time.time(), None
     while time.time() - t0 < timeout:
-        st = probe(page)
+        try: st = probe(page, var)
+        except RuntimeError as e: st = str(e)[:200]; page.wait_for_timeout(500); continue   # the cell has not run yet
         if cond(st): return st
         page.wait_for_timeout(500)
     raise TimeoutError(f"{what} did not happen within {timeout:.0f} s; last kernel state {st}")
@@ -86,6 +91,74 @@ def pixel_stats(png:Path)->dict:
     lit = a.max(-1) > 30
     heat = ((b > r + 60) | (g > r + 60) | ((r > b + 80) & (g > b + 80))) & lit   # saturated, not gray, not pure red
     return dict(lit=float(lit.mean()), heat=float(heat.mean()))
+
+def crosshair_px(png:Path)->tuple:
+    "(x, y): where the red crosshair's vertical and horizontal lines are drawn in a canvas screenshot (pixels)"
+    import numpy as np
+    from PIL import Image
+    a = np.asarray(Image.open(png).convert('RGB')).astype(int)
+    red = (a[..., 0] > 170) & (a[..., 1] < 110) & (a[..., 2] < 110)
+    def line(counts):
+        if counts.max() < 20: return None
+        idx = np.flatnonzero(counts >= 0.5*counts.max()); return float((idx*counts[idx]).sum()/counts[idx].sum())
+    return line(red.sum(0)), line(red.sum(1))
+
+def set_point(page, name:str, point)->None:
+    "Move every canvas of viewer `name` to one world point (mm), as the kernel does for a linked crosshair"
+    code = (f"import numpy as _np\n_m = {name}; _m.point = _np.array({[float(x) for x in point]}, float)\n"
+            "for _c, _v in zip(_m.canvases, _m.volumes): _c.scene.crosshair_pos = _m._frac_of(_v, _m.point)\n"
+            "_m.readout.value = _m.readout_text(_m.point)\nprint('SET')")
+    out = page.evaluate(KERNEL_EXEC, code)
+    if 'SET' not in out: raise RuntimeError(f"could not move the point: {out}")
+
+def kernel_json(page, expr:str):
+    "The value of a Python expression in the notebook's kernel (JSON)"
+    out = page.evaluate(KERNEL_EXEC, f"import json as _j\nprint('JSON' + _j.dumps({expr}))")
+    line = next((l for l in out.splitlines() if l.startswith('JSON')), None)
+    if line is None: raise RuntimeError(f"kernel said: {out}")
+    return json.loads(line[4:])
+
+AXES = {'sagittal': (2, 1), 'coronal': (2, 0), 'axial': (1, 0)}   # (RAS axis up the screen, across it), as volume.slice_axes
+
+def measure_viewer(page, out:Path, name:str, ok:dict, step:float=6., k:int=0):
+    "Issue 26: in every plane, after clicking its button, both canvases show one point at one place and one px/mm"
+    canv = page.locator('.jp-OutputArea-output canvas')
+    p0 = kernel_json(page, "[float(x) for x in m.point]")
+    for plane in ('sagittal', 'coronal', 'axial'):
+        page.locator('.widget-toggle-buttons').nth(k).get_by_text(plane, exact=True).click()
+        page.wait_for_timeout(1500)
+        set_point(page, 'm', p0); page.wait_for_timeout(1500)
+        shots0 = [out/f'{name}_{plane}_c{i}_p0.png' for i in range(2)]
+        for i, f in enumerate(shots0): canv.nth(i).screenshot(path=str(f))
+        h, w = AXES[plane]; p1 = list(p0); p1[h] += step; p1[w] += step
+        set_point(page, 'm', p1); page.wait_for_timeout(1500)
+        shots1 = [out/f'{name}_{plane}_c{i}_p1.png' for i in range(2)]
+        for i, f in enumerate(shots1): canv.nth(i).screenshot(path=str(f))
+        xy0, xy1 = [crosshair_px(f) for f in shots0], [crosshair_px(f) for f in shots1]
+        world = kernel_json(page, "[[float(x) for x in c.frac2mm(c.scene.crosshair_pos)[:3]] for c in m.canvases]")
+        if any(None in xy for xy in xy0 + xy1):
+            print(f"{name} {plane}: crosshair not found: {xy0} {xy1}"); ok[f'{name} {plane}: crosshair drawn'] = False; continue
+        pxmm = [(abs(b[0] - a[0])/step, abs(b[1] - a[1])/step) for a, b in zip(xy0, xy1)]
+        same = max(abs(xy0[0][0] - xy0[1][0]), abs(xy0[0][1] - xy0[1][1]), abs(xy1[0][0] - xy1[1][0]), abs(xy1[0][1] - xy1[1][1]))
+        dw = sum((a - b)**2 for a, b in zip(*world))**0.5
+        print(f"{name} {plane}: crosshair at {[tuple(round(v) for v in xy) for xy in xy0]} px, then {[tuple(round(v) for v in xy) for xy in xy1]}; "
+              f"px/mm {[tuple(round(v, 2) for v in q) for q in pxmm]}; world points {dw:.2f} mm apart")
+        ok[f'{name} {plane}: one world point in both canvases'] = dw < 1.5
+        ok[f'{name} {plane}: drawn at the same place (within 2 px)'] = same <= 2
+        ok[f'{name} {plane}: one px/mm (within 4 %)'] = all(min(q) > 0.5 for q in pxmm) and \
+            max(abs(pxmm[0][d] - pxmm[1][d])/pxmm[0][d] for d in range(2)) < 0.04 and abs(pxmm[0][0] - pxmm[0][1])/pxmm[0][0] < 0.04
+    set_point(page, 'm', p0)
+    page.locator('.widget-toggle-buttons').nth(k).get_by_text('sagittal', exact=True).click(); page.wait_for_timeout(1000)
+
+LAYOUT = """() => {
+  const rect = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const canv = [...document.querySelectorAll('.jp-OutputArea-output canvas')].map(rect);
+  const letters = [...document.querySelectorAll('.widget-html')].filter(e => /^[APSIRL]$/.test(e.textContent.trim())).map(rect);
+  const bars = [...document.querySelectorAll('.widget-html span')].filter(e => (e.getAttribute('style') || '').includes('linear-gradient')).map(rect);
+  return {canv, letters, bars};
+}"""
+
+def overlaps(a, b)->bool: return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 def check(out:Path, data:Path, chromium:str, timeout:float)->bool:
     "Run the whole check; True when every condition in the module docstring holds"
@@ -110,6 +183,9 @@ def check(out:Path, data:Path, chromium:str, timeout:float)->bool:
             print(f"notebook open, kernel {page.evaluate(RUN_ALL)}; running the cell")
             st0 = wait_for(page, lambda s: len(s) == 2 and all(c['attached'] and c['loaded'] for c in s), timeout, 'loading both volumes')
             page.wait_for_timeout(2000)                      # let the first frames settle
+            d0 = sum((a - b)**2 for a, b in zip(st0[0]['mm'], st0[1]['mm']))**0.5
+            print(f"crosshairs before any click: world points {d0:.2f} mm apart (issue 26.2: they were 9.9 mm apart)")
+            ok['one point at start'] = d0 < 1.5
             canvases = page.locator('.jp-OutputArea-output canvas')
             ok['two canvases'] = canvases.count() == 2
             widget = page.locator('.jp-OutputArea-output').filter(has=page.locator('canvas')).first
@@ -132,10 +208,38 @@ def check(out:Path, data:Path, chromium:str, timeout:float)->bool:
                   f"T2 {st0[1]['pos']} -> {[round(x, 3) for x in st1[1]['pos']]}; world points {dist:.2f} mm apart")
             ok['one crosshair: both moved to one world point'] = dist < 1.5
             print(f"readout after the click: {st1[0]['readout']}")
-            ok['value readout'] = 'T1w' in st1[0]['readout'] and '=' in st1[0]['readout']
+            import re as _re
+            ro = _re.sub('<[^>]+>', '', st1[0]['readout'])
+            mm = [float(m[1]) for m in _re.findall(r'([xyz]) = (-?[0-9.]+)', ro)]
+            ok['value readout'] = 'T1w' in ro and 'T2' in ro and 'mm (RAS)' in ro   # issue 26.7: where in mm, and both volumes' values
+            ok['readout at the crosshair (mm)'] = len(mm) == 3 and max(abs(a - b) for a, b in zip(mm, st1[0]['mm'])) < 0.06
             d1, d2 = differ(out/'canvas0_before.png', out/'canvas0_after.png'), differ(out/'canvas1_before.png', out/'canvas1_after.png')
             print(f"pixels changed by the click: T1 canvas {d1:.1%}, T2 canvas {d2:.1%}")
             ok['both canvases redrawn'] = d1 > 0.001 and d2 > 0.001
+            lay = page.evaluate(LAYOUT)
+            print(f"{len(lay['letters'])} orientation letters, {len(lay['bars'])} colour scale(s), {len(lay['canv'])} canvases on the page")
+            ok['letters outside every canvas'] = len(lay['letters']) == 8 and not any(overlaps(l, c) for l in lay['letters'] for c in lay['canv'])
+            ok['colour scale outside every canvas'] = len(lay['bars']) == 1 and not any(overlaps(b, c) for b in lay['bars'] for c in lay['canv'])
+            for name in ('measure_real', 'measure_part'):   # issue 26: what the canvases draw, in every plane, on two pairs
+                try: page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")   # free the last page's WebGL canvases
+                except Exception: pass
+                page.goto(f'http://127.0.0.1:{port}/lab/tree/{name}.ipynb?reset&token={token}', timeout=timeout*1000)
+                page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                                       " && window.jupyterapp.shell.currentWidget.sessionContext"
+                                       f" && window.jupyterapp.shell.currentWidget.title.label === '{name}.ipynb'", timeout=timeout*1000)
+                page.evaluate(RUN_ALL)
+                wait_for(page, lambda s: len(s) == 2 and all(c['attached'] and c['loaded'] for c in s), timeout, f'{name}: loading both volumes', var='m')
+                page.wait_for_timeout(2000)
+                page.locator('.jp-OutputArea-output').filter(has=page.locator('canvas')).first.scroll_into_view_if_needed()
+                measure_viewer(page, out, name, ok)
+                page.locator('.jp-OutputArea-output').filter(has=page.locator('canvas')).first.screenshot(path=str(out/f'{name}.png'))
+            # the partial pair: a click low in the T1, where the T2 does not reach, shows the T2 as outside
+            c0 = page.locator('.jp-OutputArea-output canvas').nth(0); b0 = c0.bounding_box()
+            page.mouse.click(b0['x'] + 0.5*b0['width'], b0['y'] + 0.93*b0['height']); page.wait_for_timeout(2000)
+            ro = kernel_json(page, "m.readout.value")
+            print(f"partial pair, a click low in the T1: {ro}")
+            ok['partial pair: outside T2 coverage shown'] = 'T2 part</b> outside' in ro
+            page.locator('.jp-OutputArea-output').filter(has=page.locator('canvas')).first.screenshot(path=str(out/'measure_part_outside.png'))
             browser.close()
         (out/'console.log').write_text('\n'.join(f"{t}: {m}" for t, m in console))
         errors = [m for t, m in console if t in ('error', 'pageerror')]
@@ -146,7 +250,7 @@ def check(out:Path, data:Path, chromium:str, timeout:float)->bool:
         stop_lab(proc, port, token); log.close()
         shutil.rmtree(work, ignore_errors=True)
     for k, v in ok.items(): print(f"{'ok  ' if v else 'FAIL'} {k}")
-    return all(ok.values()) and len(ok) == 7
+    return all(ok.values()) and len(ok) == 30
 
 def main(argv=None): run_cli(check, __doc__, 'niivue_check_', 'OK: NiiVue draws, overlays and links the crosshair in a real browser', argv)
 

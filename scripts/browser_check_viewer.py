@@ -6,13 +6,19 @@ opens a notebook that shows a `VolumeViewer` on the repository's `testdata/nifti
 Chromium driven by Playwright, screenshots the widget, moves the slice slider with the keyboard, screenshots again,
 and exits 0 only when the slider's value and the drawn image both changed, the image is shown at its own pixel size
 (not stretched or shrunk by the browser, issue 16.4) and the slice slider and the whole picture are on screen
-together (issue 16.3), in the coronal view of an 11-slice sagittal stack as well.
+together (issue 16.3), in the coronal view of an 11-slice sagittal stack as well. Issue 26: on the `sct_spine` pair
+and on a synthetic pair whose T2 covers only part of its T1 at another size and spacing, it starts the viewer, moves
+the slider, clicks the coronal, axial and sagittal buttons and presses End on the slider, and after every action
+measures the PNG the browser shows: every panel at its slice through the viewer's point, a readout with the point in mm
+and both volumes' values, each picture exactly where its millimetres put it in its panel (within 1.5 px: one px/mm for
+all panels, placed by position), and a panel the point misses shown as outside.
 
     python scripts/browser_check_viewer.py [OUT_DIR] [--data DIR] [--chromium /usr/bin/chromium] [--timeout 240]
 
 Needs: `jupyterlab`, `ipywidgets` (with its JupyterLab extension, `jupyterlab_widgets`), `playwright` (the Python
 package; no browser download) and Debian's Chromium (`apt-get install -y chromium`). Writes
-`OUT_DIR/viewer_before.png`, `OUT_DIR/viewer_after.png` (the widget) and `OUT_DIR/page_*.png` (the whole page).
+`OUT_DIR/viewer_before.png`, `OUT_DIR/viewer_after.png` (the widget), `OUT_DIR/page_*.png` (the whole page),
+`OUT_DIR/r_*.png`, `OUT_DIR/q_*.png` (the measured pictures after each action) and `OUT_DIR/viewer_partial_pair.png`.
 """
 from __future__ import annotations
 import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
@@ -40,11 +46,27 @@ def write_notebook(dest:Path, data:Path)->Path:
     thin = ("import numpy as np\n"   # 11 sagittal slices of 4.8 mm: the narrow coronal strips of issue 16.3
             "stack = np.random.default_rng(0).random((11, 320, 320), dtype=np.float32)\n"
             "VolumeViewer(stack, stack, spacing=(4.8, 0.94, 0.94), titles=['T1 T1_11slices_202303_162527', 'T2 T2_15slices_202303_163012'], plane='coronal')")
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "viewer", "metadata": {}, "outputs": [], "source": src},
-                    {"cell_type": "code", "execution_count": None, "id": "thin", "metadata": {}, "outputs": [], "source": thin}],
+    part = write_partial_pair(dest)
+    real = f"r = VolumeViewer('{data}/t1w.nii.gz', '{data}/t2.nii.gz', titles=['T1w', 'T2'], pct=(0, 100))\nr"   # full window: every voxel lit
+    partial = f"q = VolumeViewer('{part[0]}', '{part[1]}', titles=['T1', 'T2 part'], pct=(0, 100))\nq"
+    cell = lambda src, id_: {"cell_type": "code", "execution_count": None, "id": id_, "metadata": {}, "outputs": [], "source": src}
+    nb = {"cells": [cell(src, "viewer"), cell(thin, "thin"), cell(real, "real"), cell(partial, "partial")],
           "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
           "nbformat": 4, "nbformat_minor": 5}
     p = dest/'viewer_check.ipynb'; p.write_text(json.dumps(nb)); return p
+
+def write_partial_pair(dest:Path)->tuple:
+    "A synthetic pair whose T2 covers only part of the T1, at another size and voxel spacing (textured, so every voxel is lit)"
+    import numpy as np, nibabel as nib
+    rng = np.random.default_rng(0)
+    i, j, k = np.meshgrid(*(np.arange(n) for n in (40, 60, 80)), indexing='ij')
+    t1 = (300 + 200*((i//5 + j//5 + k//5) % 2) + 40*rng.random((40, 60, 80))).astype(np.float32)   # a 5 mm checkerboard
+    aff2 = np.diag([1.5, 0.8, 2.0, 1.]); aff2[:3, 3] = (8., 15., 20.)                               # starts inside the T1
+    t2 = (500 + 300*rng.random((20, 40, 22))).astype(np.float32)
+    paths = dest/'part_t1.nii.gz', dest/'part_t2.nii.gz'
+    for data, aff, path in ((t1, np.eye(4), paths[0]), (t2, aff2, paths[1])):
+        img = nib.Nifti1Image(data, aff); img.set_qform(aff, code=1); img.set_sform(aff, code=1); nib.save(img, path)   # scanner space, as dcm2niix writes
+    return paths
 
 def lab_settings(settings:Path):
     "User settings that stop JupyterLab from asking about news and updates (a popup would cover the widget)"
@@ -122,6 +144,83 @@ def wait_stable(page, cond, timeout:float, settle:float=1.5, k:int=0)->dict:
         page.wait_for_timeout(200)
     raise TimeoutError(f"the viewer did not reach the expected state within {timeout:.0f} s; last state {last}")
 
+KERNEL_EXEC = """async (code) => {
+  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const f = k.requestExecute({code, store_history: false, silent: false});
+  let out = '';
+  f.onIOPub = (m) => { if (m.header.msg_type === 'stream') out += m.content.text;
+                       if (m.header.msg_type === 'error') out += 'ERROR ' + m.content.ename + ': ' + m.content.evalue; };
+  await f.done;
+  return out;
+}"""
+
+VV_PROBE = """import json as _j
+from spine_osteo.volume import index_at as _ia, screen_extent as _se, union_extent as _ue, PLANES as _P
+_v = VAR; _a = _P[_v.plane]; _u = _ue(_v.volumes, _v.plane, _v.radiological); _fh = _v.rgba().shape[0]
+_bx = [[_b.x0, _fh - _b.y1, _b.x1, _fh - _b.y0] for _b in (_x.get_window_extent() for _x in _v._fig.axes[:len(_v.volumes)])]
+_es = [_se(_w, _v.plane, _v.radiological) for _w in _v.volumes]
+print('VV' + _j.dumps(dict(plane=_v.plane, point=[float(_x) for _x in _v.point], idx=_v.slice_indices,
+      expected=[_ia(_w, _a, _v.point[_a]) for _w in _v.volumes], boxes=_bx, scale=_v._scale,
+      exp=[[(_e[0]-_u[0])*_v._scale, (_u[3]-_e[3])*_v._scale, (_e[1]-_u[0])*_v._scale, (_u[3]-_e[2])*_v._scale] for _e in _es],
+      mm=[[_e[1]-_e[0], _e[3]-_e[2]] for _e in _es], notes=[_n.get_visible() for _n in _v._notes], titles=_v.titles)))"""
+
+def viewer_state(page, var:str)->dict:
+    "The kernel's view of VolumeViewer `var`: plane, point (mm), slices shown and expected, panel boxes (PNG pixels), expected picture boxes"
+    out = page.evaluate(KERNEL_EXEC, VV_PROBE.replace('VAR', var))
+    line = next((l for l in out.splitlines() if l.startswith('VV')), None)
+    if line is None: raise RuntimeError(f"probe of {var} failed: {out}")
+    return json.loads(line[2:])
+
+def lit_box(png:Path, box:list, thresh:int=8):
+    "Pixel box (x0, y0, x1, y1), relative to `box`, of what is drawn (not black) inside `box` of a screenshot; None when nothing is"
+    import numpy as np
+    from PIL import Image
+    a = np.asarray(Image.open(png).convert('RGB')).astype(int)
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    ys, xs = np.nonzero(a[y0:y1, x0:x1].max(-1) > thresh)
+    return None if not len(xs) else (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+def measure_viewer(page, out:Path, var:str, k:int, ok:dict, tag:str):
+    "Issue 26 on what the browser shows: one point in every panel, one px/mm, each picture where its volume lies, a readout in mm"
+    st = viewer_state(page, var)
+    png = out/f'{var}_{tag}.png'
+    page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(k).locator('img.widget-image').screenshot(path=str(png))
+    readout = page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(k).locator('.widget-html').filter(has_text='mm (RAS)').first.inner_text()
+    name = f"{var} {tag} ({st['plane']})"
+    ok[f'{name}: every panel at the point'] = st['idx'] == st['expected']
+    pt = [float(x) for x in __import__('re').findall(r'[xyz] = (-?[0-9.]+)', readout)]
+    ok[f'{name}: readout in mm with both values'] = (len(pt) == 3 and max(abs(a - b) for a, b in zip(pt, st['point'])) < 0.06
+                                                     and all(t in readout for t in st['titles']))
+    rates, placed = [], []
+    for i, (box, exp, mm) in enumerate(zip(st['boxes'], st['exp'], st['mm'])):
+        if st['idx'][i] is None:
+            ok[f"{name}: {st['titles'][i]} shown as outside"] = st['notes'][i]; continue
+        lb = lit_box(png, box)
+        if lb is None: ok[f"{name}: {st['titles'][i]} drawn"] = False; continue
+        rates += [(lb[2] - lb[0])/mm[0], (lb[3] - lb[1])/mm[1]]
+        placed.append(max(abs(a - b) for a, b in zip(lb, exp)))
+    print(f"{name}: point {[round(x, 1) for x in st['point']]} mm, slices {st['idx']}; px/mm {[round(r, 2) for r in rates]}; "
+          f"pictures off their position by at most {max(placed) if placed else 0:.1f} px; readout: {readout[:90]}")
+    ok[f'{name}: one px/mm (within 2 %)'] = bool(rates) and (max(rates) - min(rates))/max(rates) < 0.02
+    ok[f'{name}: each picture where its volume lies (within 1.5 px)'] = bool(placed) and max(placed) <= 1.5
+
+def viewer_actions(page, out:Path, var:str, k:int, ok:dict, timeout:float):
+    "Start, move the slider, switch planes, go to the slider's end: after every action, measure"
+    loc = page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(k)
+    loc.scroll_into_view_if_needed()
+    wait_stable(page, lambda s: s['src'] is not None, timeout, k=k); measure_viewer(page, out, var, k, ok, 'start')
+    def act(f, tag):
+        before = image_state(page, k)['src']; f()
+        wait_stable(page, lambda s: s['src'] != before, timeout, k=k); measure_viewer(page, out, var, k, ok, tag)
+    handle = lambda: loc.locator('.widget-slider').filter(has=page.get_by_text('slice', exact=True)).locator('.noUi-handle').first
+    def keys(key, n):
+        h = handle(); h.focus()
+        for _ in range(n): h.press(key); page.wait_for_timeout(50)
+    act(lambda: keys('ArrowRight', 5), 'slider+5')
+    for plane in ('coronal', 'axial', 'sagittal'):
+        act(lambda: loc.locator('.widget-toggle-buttons').get_by_text(plane, exact=True).click(), plane)
+    act(lambda: keys('End', 1), 'slider-end')
+
 def differ(a:Path, b:Path)->float:
     "Fraction of pixels that differ between two PNGs (1.0 when their sizes differ)"
     import numpy as np
@@ -167,6 +266,9 @@ def check(out:Path, data:Path, chromium:str, timeout:float, steps:int=10)->bool:
             page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(1).screenshot(path=str(out/'viewer_thin_coronal.png'))
             print(f"11-slice stack, coronal: PNG {thin['w']}x{thin['h']}, shown at {thin['shown_w']:.0f}x{thin['shown_h']:.0f}")
             checks.update({f'11-slice coronal: {k}': v for k, v in fits(thin, 1000).items()})
+            for var, k in (('r', 2), ('q', 3)):   # issue 26, on the sct_spine pair and on a T2 that covers part of its T1
+                viewer_actions(page, out, var, k, checks, timeout)
+            page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(3).screenshot(path=str(out/'viewer_partial_pair.png'))
             browser.close()
         frac = differ(before, after)
         print(f"slice readout {st0['readout']} -> {st1['readout']}; {frac:.1%} of the widget's pixels changed; "

@@ -13,10 +13,11 @@ import nibabel as nib
 import ipywidgets as widgets
 from fastcore.basics import patch
 from .volume import (Volume, as_volume, fit_overlay, heat_limits, PercentileWindow, list_converted, read_sidecar,
-                                sidecar_summary, HEAT_TRANSPARENT)
+                                sidecar_summary, HEAT_TRANSPARENT, voxel_grid, index_at, value_at,
+                                orientation_labels, PLANES, slice_axes)
 
 # %% auto #0
-__all__ = ['nifti_bytes', 'NiiVueViewer']
+__all__ = ['nifti_bytes', 'fit_pan_zoom', 'NiiVueViewer']
 
 # %% ../nbs/21_niivue.ipynb #d7f123e7
 def _ipyniivue():
@@ -43,6 +44,18 @@ def nifti_bytes(src,                      # NIfTI path, nibabel image, array, te
     affine = v.affine if v.affine is not None else np.diag([*v.spacing, 1.])
     return _gz_nifti(v.data, affine), f"{v.name or 'volume'}.nii.gz"
 
+# %% ../nbs/21_niivue.ipynb #367a94cf
+def fit_pan_zoom(box:tuple,    # (wlo, whi, hlo, hhi): the canvas's volume's extent in the plane, world mm (its width axis, then height axis)
+                 window:tuple, # (wlo, whi, hlo, hhi): the rectangle of the body every canvas must show
+                 aspect:float, # canvas width / height
+                )->tuple:      # (pan along the width axis, pan along the height axis, zoom): NiiVue's `pan2Dxyzmm` for this plane
+    "The pan and zoom that make NiiVue show `window` in a canvas whose volume spans `box`"
+    def fit(w, h):   # NiiVue widens the shorter side of a field of view to the canvas's aspect
+        l = min(aspect/w, 1/h); return w*(aspect/w)/l, h*(1/h)/l
+    fw, _ = fit(box[1] - box[0], box[3] - box[2]); bw, _ = fit(window[1] - window[0], window[3] - window[2])
+    z = fw/bw
+    return (box[0] + box[1])/2 - z*(window[0] + window[1])/2, (box[2] + box[3])/2 - z*(window[2] + window[3])/2, z
+
 # %% ../nbs/21_niivue.ipynb #d982f8ae
 _PLANES = ('sagittal', 'coronal', 'axial', 'multiplanar')
 
@@ -57,6 +70,7 @@ class NiiVueViewer(widgets.VBox):
                  plane:str='sagittal',            # 'sagittal', 'coronal', 'axial' or 'multiplanar'
                  alpha:float=0.5,                 # overlay opacity
                  height:int=420,                  # canvas height in pixels
+                 width:int=440,                   # canvas width in pixels (fixed, so that every canvas shows one rectangle of the body at one scale)
                  radiological:bool=True,          # patient's right on the screen's left
                  pct:tuple=(0.5, 99.5),           # initial intensity window in percentiles (then: right-drag)
                 ):
@@ -73,28 +87,42 @@ class NiiVueViewer(widgets.VBox):
         fitted = [None if o is None else fit_overlay(o, v.shape, overlay_kind) for o, v in zip(ovs, vols)]
         heat = [f[0] for f in fitted if f is not None and f[1] == 'heatmap']
         self.heat_lims = heat_limits(*heat) if heat else None
+        self.fitted, self.radiological, self.aspect = fitted, radiological, width/height
+        o, s = voxel_grid(vols[0]); self.point = o + (np.asarray(vols[0].shape)//2)*s   # world RAS mm where every canvas starts
         self.canvases = []
         for src, v, f in zip(srcs, vols, fitted):
             c = nv.NiiVue(height=height, is_radiological_convention=radiological, sagittal_nose_left=True,
-                          back_color=(0., 0., 0., 1.), is_colorbar=self.heat_lims is not None, show_3d_crosshair=True,
-                          crosshair_color=(1., 0.2, 0.2, 1.), slice_type=self._slice_type(plane))
+                          back_color=(0., 0., 0., 1.), is_colorbar=False, show_3d_crosshair=True,   # the colorbar is drawn under the canvases
+                          crosshair_color=(1., 0.2, 0.2, 0.9), crosshair_width=0.3, crosshair_width_unit='mm', crosshair_gap=8.,
+                          is_orientation_text_visible=False,          # the letters sit outside the canvas
+                          multiplanar_layout=nv.MultiplanarType.GRID, multiplanar_equal_size=True,   # one layout for every volume
+                          slice_type=self._slice_type(plane))
             data, name = nifti_bytes(src if isinstance(src, (str, Path)) else v)
             lo, hi = PercentileWindow(v.data)(*pct)
             layers = [nv.Volume(data=data, name=name, colormap='gray', cal_min=lo, cal_max=hi, colorbar_visible=False)]
             if f is not None: layers += self._overlay_layer(f, v)
             c.load_volumes(layers)
-            c.layout.width = '100%'
+            c.scene.crosshair_pos = self._frac_of(v, self.point)   # every canvas starts at the same world point
+            c.layout.width = f'{width}px'
             self.canvases.append(c)
         for c in self.canvases:   # one crosshair: each canvas drives the others (in world millimetres)
             others = [o for o in self.canvases if o is not c]
-            if others: c.broadcast_to(others, {'crosshair': True, 'zoom_pan': True})
-        self.plane_w = widgets.ToggleButtons(options=list(_PLANES), value=plane, description='plane', style={'button_width': '90px'})
+            if others: c.broadcast_to(others, {'crosshair': True})   # not zoom_pan: each canvas has its own pan and zoom (`_fit_views`)
+        self._fit_views(plane)
+        self.plane_w = widgets.ToggleButtons(options=list(_PLANES), value=plane, description='plane', style={'button_width': '110px'})
         self.plane_w.observe(lambda ch: self.set_plane(ch['new']), 'value')
         w = f"{100/len(vols):.3f}%"
-        panels = [widgets.VBox([widgets.HTML(f"<b>{t}</b>"), c], layout=widgets.Layout(width=w)) for t, c in zip(self.titles, self.canvases)]
-        self.caption, self.readout = widgets.HTML(self._caption()), widgets.HTML()
+        self._letters = [[widgets.HTML(layout=widgets.Layout(width='18px' if e in ('left', 'right') else 'auto')) for e in ('left', 'right', 'top', 'bottom')]
+                         for _ in self.canvases]
+        box = lambda c, L: widgets.VBox([L[2], widgets.HBox([L[0], widgets.Box([c], layout=widgets.Layout(width=f'{width}px')), L[1]],
+                                                            layout=widgets.Layout(align_items='center')), L[3]])
+        panels = [widgets.VBox([widgets.HTML(f"<b>{t}</b>"), box(c, L)], layout=widgets.Layout(width=w))
+                  for t, c, L in zip(self.titles, self.canvases, self._letters)]
+        self._set_letters(plane)
+        self.caption, self.readout, self.colorbar = widgets.HTML(self._caption()), widgets.HTML(), widgets.HTML(self._colorbar_html())
+        self.readout.value = self.readout_text(self.point)
         for k, c in enumerate(self.canvases): c.on_location_change(lambda loc, k=k: self._show_location(k, loc))
-        super().__init__([self.plane_w, widgets.HBox(panels, layout=widgets.Layout(width='100%')), self.readout, self.caption])
+        super().__init__([self.plane_w, widgets.HBox(panels, layout=widgets.Layout(width='100%')), self.colorbar, self.readout, self.caption])
 
 # %% ../nbs/21_niivue.ipynb #d6f39980
 @patch
@@ -126,10 +154,68 @@ def _caption(self:NiiVueViewer)->str:
     return f"<span style='font-size:12px'>{s}</span>"
 
 @patch
+def _fit_views(self:NiiVueViewer, plane:str):
+    "Pan and zoom every canvas so that each shows the union of the volumes in `plane` at one scale (NiiVue's own fit in multiplanar view)"
+    if plane not in PLANES:
+        for c in self.canvases: c.scene.pan2d_xyzmm = [0., 0., 0., 1.]
+        return
+    h, w = slice_axes(plane)
+    def box(v):
+        o, s = voxel_grid(v); n = v.shape
+        return o[w] - s[w]/2, o[w] + (n[w] - .5)*s[w], o[h] - s[h]/2, o[h] + (n[h] - .5)*s[h]
+    boxes = [box(v) for v in self.volumes]
+    win = (min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), max(b[3] for b in boxes))
+    for c, b in zip(self.canvases, boxes):
+        pw, ph, z = fit_pan_zoom(b, win, self.aspect); pan = [0., 0., 0., float(z)]
+        pan[w], pan[h] = float(pw), float(ph)
+        c.scene.pan2d_xyzmm = pan
+
+@patch
+def _frac_of(self:NiiVueViewer, v:Volume, point)->list:
+    "NiiVue's crosshair fraction of `v` at a world point (mm = affine @ (frac*dims - 0.5)); clipped to the volume"
+    o, s = voxel_grid(v)
+    return [float(np.clip(((point[a] - o[a])/s[a] + 0.5)/v.shape[a], 0, 1)) for a in range(3)]
+
+@patch
+def _set_letters(self:NiiVueViewer, plane:str):
+    "Orientation letters outside each canvas's edges, large and white (none in multiplanar view: each tile has its own)"
+    lab = orientation_labels(plane, self.radiological) if plane in ('sagittal', 'coronal', 'axial') else dict(left='', right='', top='', bottom='')
+    for L in self._letters:
+        for w, e in zip(L, ('left', 'right', 'top', 'bottom')):
+            w.value = f"<div style='font:bold 16px sans-serif;text-align:center'>{lab[e]}</div>"
+
+@patch
+def _colorbar_html(self:NiiVueViewer)->str:
+    "The heatmap's colour scale under the canvases (never over an image), labelled with what it means"
+    if self.heat_lims is None: return ''
+    lo, hi = self.heat_lims
+    if hi <= lo: return f"<span style='font-size:12px'><b>{self.overlay_label}</b>: all 0, nothing drawn</span>"
+    stops = ','.join(['#000080', '#0000ff', '#00ffff', '#80ff80', '#ffff00', '#ff0000', '#800000'])
+    return (f"<div style='font-size:12px;display:flex;align-items:center;gap:6px'><b>{self.overlay_label}</b>"
+            f"<span>{lo + HEAT_TRANSPARENT*(hi - lo):.3g}</span><span style='display:inline-block;width:240px;height:12px;"
+            f"background:linear-gradient(to right,{stops});border:1px solid #888'></span><span>{hi:.3g}</span></div>")
+
+@patch
+def readout_text(self:NiiVueViewer, point, # (x,y,z) world RAS mm
+                )->str:
+    "The point in mm and each volume's value there (arbitrary units); a heatmap's value relative to its maximum"
+    parts = []
+    for t, v, f in zip(self.titles, self.volumes, self.fitted):
+        val = value_at(v, point)
+        s = f"<b>{t}</b> {'outside' if val is None else f'{val:.4g}'}"
+        if f is not None and f[1] == 'heatmap' and val is not None and self.heat_lims[1] > 0:
+            s += f" ({self.overlay_label}: {float(f[0][tuple(index_at(v, a, point[a]) for a in range(3))])/self.heat_lims[1]:.2f} of its maximum)"
+        parts.append(s)
+    x, y, z = (float(c) for c in point[:3])
+    return (f"<span style='font-size:12px'>point x = {x:.1f}, y = {y:.1f}, z = {z:.1f} mm (RAS) · " + ' · '.join(parts)
+            + " (intensities in arbitrary units)</span>")
+
+@patch
 def _show_location(self:NiiVueViewer, k:int, loc:dict):
-    "Show the crosshair's position and the value under it, as NiiVue reports them after a click in canvas `k`"
+    "Show the crosshair's world position and every volume's value there, after a click in canvas `k`"
     self.location = loc
-    self.readout.value = f"<span style='font-size:12px'><b>{self.titles[k]}</b>: {loc.get('string', '')}</span>"
+    if loc.get('mm') is not None: self.point = np.asarray(loc['mm'][:3], float)
+    self.readout.value = self.readout_text(self.point)
 
 # %% ../nbs/21_niivue.ipynb #n1e00001
 @patch(as_prop=True)
@@ -145,6 +231,7 @@ def set_plane(self:NiiVueViewer, plane:str, # 'sagittal', 'coronal', 'axial' or 
     if plane not in _PLANES: raise ValueError(f"plane {plane!r} is unknown; use one of {list(_PLANES)}")
     if self.plane_w.value != plane: self.plane_w.value = plane; return   # the observer comes back here
     for c in self.canvases: c.opts.slice_type = self._slice_type(plane)
+    self._set_letters(plane); self._fit_views(plane)
 
 # %% ../nbs/21_niivue.ipynb #70de999c
 @patch(cls_method=True)

@@ -71,11 +71,11 @@ def heat_colorbar(fig,                   # the figure
     return cb
 
 # %% ../nbs/20_viewer.ipynb #a5d3679a
-LETTER_PX = 14   # the band around each picture that holds its orientation letters (pixels): never over the image
+LETTER_PX = 18   # the band around each picture that holds its orientation letters (pixels): never over the image
 
-def _label_edges(ax, shape:tuple, labels:dict, fontsize=9):
-    "Orientation letters just outside the four edges of `ax` (white on the black margin, never over the image)"
-    kw = dict(color='white', fontsize=fontsize, fontweight='bold', clip_on=False, transform=ax.transAxes)
+def _label_edges(ax, shape:tuple, labels:dict, fontsize=9, color='black'):
+    "Orientation letters just outside the four edges of `ax` (on the margin, never over the image)"
+    kw = dict(color=color, fontsize=fontsize, fontweight='bold', clip_on=False, transform=ax.transAxes)
     ax.text(-0.01, 0.5, labels['left'], ha='right', va='center', **kw)
     ax.text(1.01, 0.5, labels['right'], ha='left', va='center', **kw)
     ax.text(0.5, 1.01, labels['top'], ha='center', va='bottom', **kw)
@@ -388,7 +388,7 @@ def _build_figure(self:VolumeViewer):
         self._base.append(ax.imshow(s, cmap=self.cmap_w.value, extent=e, aspect='auto', interpolation='nearest'))
         self._over.append(ax.imshow(np.zeros((*s.shape, 4)), extent=e, aspect='auto', interpolation='nearest'))
         ax.set_xlim(X0, X1); ax.set_ylim(Y0, Y1)
-        _label_edges(ax, s.shape, orientation_labels(self.plane, self.radiological), fontsize=10)
+        _label_edges(ax, s.shape, orientation_labels(self.plane, self.radiological), fontsize=10, color='white')
         self._notes.append(ax.text(0.5, 0.5, f"outside\n{self.titles[k]}\ncoverage", transform=ax.transAxes, ha='center',
                                    va='center', color='0.85', fontsize=9, visible=False))
         self._titles.append(fig.text((x + slot/2)/fw, 1 - TITLE_PX/2/fh, '', ha='center', va='center', color='white', fontsize=fs))

@@ -14,9 +14,9 @@ import nibabel as nib
 
 # %% auto #0
 __all__ = ['PLANES', 'HEAT_TRANSPARENT', 'HEAT_OPAQUE', 'SIDECAR_FIELDS', 'Volume', 'to_numpy', 'as_volume', 'as_volumes',
-           'check_plane', 'orientation_labels', 'slice2d', 'plane_spacing', 'plane_mm', 'voxel_grid', 'index_at',
-           'union_span', 'screen_extent', 'union_extent', 'screen_xy', 'value_at', 'PercentileWindow', 'is_mask',
-           'fit_overlay', 'heat_limits', 'read_sidecar', 'sidecar_summary', 'list_converted']
+           'check_plane', 'orientation_labels', 'slice2d', 'plane_spacing', 'plane_mm', 'slice_axes', 'voxel_grid',
+           'index_at', 'union_span', 'screen_extent', 'union_extent', 'screen_xy', 'value_at', 'PercentileWindow',
+           'is_mask', 'fit_overlay', 'heat_limits', 'read_sidecar', 'sidecar_summary', 'list_converted']
 
 # %% ../nbs/19_volume.ipynb #b32b3faa
 @dataclass
@@ -146,6 +146,12 @@ def plane_mm(vol:Volume, # the volume
     "The size in millimetres of `vol`'s slices across `plane`: what the viewers lay their panels out by"
     h, w = _ROWS_COLS[check_plane(plane)]
     return vol.shape[h]*vol.spacing[h], vol.shape[w]*vol.spacing[w]
+
+# %% ../nbs/19_volume.ipynb #f0eac16b
+def slice_axes(plane:str, # 'sagittal', 'coronal' or 'axial'
+              )->tuple:   # (RAS axis along the rows, RAS axis along the columns) of a displayed slice
+    "The RAS axes a slice across `plane` shows: up the screen, then across it"
+    return _ROWS_COLS[check_plane(plane)]
 
 # %% ../nbs/19_volume.ipynb #023dfea3
 def voxel_grid(vol:Volume, # the volume
