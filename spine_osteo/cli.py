@@ -6,29 +6,18 @@ Docs: https://spine-osteo.github.io/spine_osteo/cli.html.md"""
 
 # %% ../nbs/16_cli.ipynb #ac81811a
 from __future__ import annotations
-import contextlib, json, os, re, sys, time
+import contextlib, json, sys, time
 from pathlib import Path
+from fastcore.basics import defaults
 from fastcore.script import call_parse
+from .core import (UserError, console_errors, atomic_write, can_redraw, check_choice, check_size,
+                              FUSIONS, BACKBONES, TRAIN_SIZE, QUICK_SIZE)
 
 # %% auto #0
-__all__ = ['UserError', 'train_cli', 'predict_cli', 'run_demo', 'demo_cli']
+__all__ = ['train_cli', 'predict_cli', 'run_demo', 'demo_cli', 'UserError']
 
 # %% ../nbs/16_cli.ipynb #c7860a57
-class UserError(ValueError):
-    "A mistake in a command's arguments or inputs: shown as one line, never a traceback"
-
-def _fail(prog:str, e:Exception):
-    "Exit with `prog: <message>` on stderr, as one line, and status 1"
-    msg = str(e) if isinstance(e, (ValueError, OSError)) else f"{type(e).__name__}: {e}"
-    raise SystemExit(f"{prog}: {' '.join(msg.split())}")
-
-@contextlib.contextmanager
-def _one_line(prog:str, interrupted:str='interrupted'):
-    "Inside: a `ValueError` (a refused input or setting) ends the command as one line; Ctrl-C as one line and status 130"
-    try: yield
-    except ValueError as e: _fail(prog, e)
-    except KeyboardInterrupt:
-        print(f"\n{prog}: {interrupted}", file=sys.stderr); raise SystemExit(130)
+_all_ = ['UserError']   # `core.UserError`, re-exported: `spine_osteo.cli.UserError` is the class it always was
 
 def _need_dir(path, what:str, hint:str)->Path:
     p = Path(path)
@@ -41,11 +30,6 @@ def _need_new_or_dir(path, what:str)->Path:
     if p.exists() and not p.is_dir(): raise UserError(f"{p}: {what} exists and is a file; pass a folder path")
     return p
 
-_FUSIONS = ('attention', 'late', 't1', 't2')  # as `model.OsteoNet` (a test keeps them equal); checked before importing it
-
-def _check_size(size:int):
-    if size < 32 or size % 32: raise UserError(f"--size {size}: the input size must be a positive multiple of 32 (the network's stride), e.g. 32, 64 or 128")
-
 def _check_positive(**kw):
     for k, v in kw.items():
         if v is None or v < 1: raise UserError(f"--{k.replace('_', '-')} {v}: must be 1 or more")
@@ -54,11 +38,10 @@ def _check_positive(**kw):
 def _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, label_smoothing, norm, lr, out, cache_dir):
     "Every check of `spine-osteo-train`'s arguments that needs no data"
     _need_dir(root, 'dataset folder', 'pass the folder spine-osteo-convert wrote (<class>/T1/<subject>/*.nii.gz)')
-    _check_size(size); _check_positive(bs=bs, epochs=epochs)
+    check_size(size); _check_positive(bs=bs, epochs=epochs)
     if folds == 1 or folds < 0: raise UserError(f"--folds {folds}: use 0 (one hold-out split) or 2 or more folds")
     if not 0 < valid_pct < 1: raise UserError(f"--valid-pct {valid_pct}: must be between 0 and 1, e.g. 0.2")
-    if fusion not in _FUSIONS: raise UserError(f"--fusion {fusion}: unknown; use one of {', '.join(_FUSIONS)}")
-    if not re.fullmatch(r'efficientnet-(b[0-8]|l2)', arch): raise UserError(f"--arch {arch}: unknown; use a MONAI EfficientNet name, efficientnet-b0 to efficientnet-b8")
+    check_choice(fusion, FUSIONS, '--fusion'); check_choice(arch, BACKBONES, '--arch')
     if not 0 <= label_smoothing < 1: raise UserError(f"--label-smoothing {label_smoothing}: must be in [0, 1)")
     if norm not in ('group', 'batch'): raise UserError(f"--norm {norm}: use 'group' or 'batch'")
     if not lr > 0: raise UserError(f"--lr {lr}: must be positive, e.g. 1e-3")
@@ -67,26 +50,28 @@ def _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, la
 
 def _write_predictor(learn):
     "Write `predictor.pt` beside `model.pkl` (fast prediction); a model torch.export cannot trace keeps model.pkl only"
-    from spine_osteo.inference import export_predictor
+    from spine_osteo.inference import export_predictor   # lazy, as every import of torch, fastai or MONAI here: `--help` answers in 0.1 s
     try: return export_predictor(learn)
     except Exception as e: print(f"note: predictor.pt not written ({type(e).__name__}: {str(e)[:200]}); spine-osteo-predict will load model.pkl", file=sys.stderr)
 
 @contextlib.contextmanager
 def _epoch_lines():
     "In a log or a pipe, fastai's progress bars (which redraw with `\\r` even there) give way to one line per epoch"
-    from spine_osteo.synth import can_redraw
     if can_redraw(): yield; return
-    from fastcore.basics import defaults
-    from fastai.callback.core import Callback
+    from fastai.callback.core import Callback   # lazy: fastai only when training starts
     from fastai.callback.progress import ProgressCallback
     class EpochLines(Callback):
         "The metric names, then one line per epoch; it leaves the learner after the fit, so it is never exported"
         order = ProgressCallback.order
         def before_fit(self):
-            self.old_logger, self.learn.logger = self.learn.logger, self._line
-            self._line(self.recorder.metric_names)
+            self.shown = not hasattr(self.learn, 'gather_preds')   # `get_preds` (evaluation, a finished run's too) runs the fit events: no table
+            if self.shown:
+                self.old_logger, self.learn.logger = self.learn.logger, self._line
+                self._line(self.recorder.metric_names)
         def _line(self, log): print('  '.join(f'{v:.4f}' if isinstance(v, float) else str(v) for v in log), flush=True)
-        def after_fit(self): self.learn.logger = self.old_logger; self.learn.remove_cb(self)
+        def after_fit(self):
+            if self.shown: self.learn.logger = self.old_logger
+            self.learn.remove_cb(self)
     saved = list(defaults.callbacks)
     defaults.callbacks = [EpochLines if c is ProgressCallback else c for c in saved]
     try: yield
@@ -94,7 +79,7 @@ def _epoch_lines():
 
 @call_parse
 def train_cli(root:str,                 # dataset root in the converted layout `<class>/{T1,T2}/<subject>/*.nii.gz`
-              size:int=64,              # cubic input size in voxels, a multiple of 32 (128 for the paper setting, on a GPU)
+              size:int=TRAIN_SIZE,      # cubic input size in voxels, a multiple of 32 (`core.PAPER_SIZE`, 128, for the paper setting, on a GPU)
               bs:int=4,                 # batch size
               epochs:int=20,            # epochs (per fold with --folds)
               folds:int=0,              # k-fold cross-validation when 2 or more; else one hold-out split with --valid-pct
@@ -102,7 +87,7 @@ def train_cli(root:str,                 # dataset root in the converted layout `
               lr:float=1e-3,            # peak learning rate of the one-cycle schedule
               valid_pct:float=0.2,      # fraction of subjects held out for validation, stratified by class (without --folds)
               fusion:str='attention',   # attention, late, t1 or t2
-              arch:str='efficientnet-b0', # backbone of each branch
+              arch:str='efficientnet-b0', # backbone of each branch: efficientnet-b0 … -b8, each also with -fused (faster on a GPU)
               label_smoothing:float=0., # label smoothing of the loss
               norm:str='group',         # 'group' (GroupNorm, safe with small batches) or 'batch' (the model's BatchNorm)
               seed:int=0,               # seed of splits, initialisation, shuffling and augmentation
@@ -113,32 +98,33 @@ def train_cli(root:str,                 # dataset root in the converted layout `
              ):
     "Train the dual-branch osteoporosis classifier on a converted dataset; writes metrics, plots, model.pkl and predictor.pt to OUT"
     prog = 'spine-osteo-train'
-    try:
+    stop = ('interrupted (cross-validation does not resume: run it again with --overwrite)' if folds >= 2 else
+            f'interrupted; continue with the same command and --resume (the last finished epoch is in {Path(out)/"models"})')
+    with console_errors(prog, stop):
         _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, label_smoothing, norm, lr, out, cache_dir)
-        from spine_osteo.data import find_subjects, stratified_subject_split
+        from spine_osteo.data import find_subjects, stratified_subject_split   # lazy: after the checks, so a mistake is answered at once
+        from spine_osteo.metrics import format_report
+        from spine_osteo.learner import train_run, cross_validate
         df = find_subjects(root)
         if len(df) == 0: raise UserError(f"{root}: no subjects found; expected <class>/T1/<subject>/*.nii.gz and <class>/T2/<subject>/*.nii.gz (run spine-osteo-convert first)")
         if folds > df.subject.nunique(): raise UserError(f"--folds {folds}: more folds than the {df.subject.nunique()} subjects in {root}")
         tr_idx, valid_idx = stratified_subject_split(df, valid_pct, seed) if folds < 2 else ([], [])
         if folds < 2 and (len(valid_idx) == 0 or len(tr_idx) == 0):
             raise UserError(f"{root}: {df.subject.nunique()} subject(s) cannot be split into training and validation with --valid-pct {valid_pct}; add subjects or change --valid-pct")
-    except (ValueError, OSError) as e: _fail(prog, e)
-    from spine_osteo.metrics import format_report
-    from spine_osteo.learner import train_run, cross_validate
-    dkw = dict(cache_dir=cache_dir, num_workers=num_workers)
-    lkw = dict(fusion=fusion, arch=arch, label_smoothing=label_smoothing, norm=norm)
-    print(f"{len(df)} subjects: " + ', '.join(f"{k} {v}" for k, v in df['label'].value_counts().sort_index().items()))
-    if folds >= 2:
-        with _one_line(prog, 'interrupted (cross-validation does not resume: run it again with --overwrite)'), _epoch_lines():
-            res = cross_validate(df, k=folds, epochs=epochs, lr=lr, out=out, seed=seed, dls_kwargs=dict(size=size, bs=bs, **dkw), overwrite=overwrite, **lkw)
-        print(f"{folds}-fold cross-validation, mean ± sd over folds:")
-        for k in ['accuracy', 'balanced_accuracy', 'macro_f1', 'roc_auc', 'kappa']:
-            print(f"  {k:<18} {res['mean_sd'][k]['mean']:.3f} ± {res['mean_sd'][k]['sd']:.3f}")
-        print(f"written to {out}"); return res
-    with _one_line(prog, f'interrupted; continue with the same command and --resume (the last finished epoch is in {Path(out)/"models"})'), _epoch_lines():
-        res = train_run(df, valid_idx, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, resume=resume, overwrite=overwrite,
-                        dls_kwargs=dkw, config=dict(root=str(root)), **lkw)
-    _write_predictor(res['learn'])
+        dkw = dict(cache_dir=cache_dir, num_workers=num_workers)
+        lkw = dict(fusion=fusion, arch=arch, label_smoothing=label_smoothing, norm=norm)
+        print(f"{len(df)} subjects: " + ', '.join(f"{k} {v}" for k, v in df['label'].value_counts().sort_index().items()))
+        if folds >= 2:
+            with _epoch_lines():
+                res = cross_validate(df, k=folds, epochs=epochs, lr=lr, out=out, seed=seed, size=size, bs=bs, dls_kwargs=dkw, overwrite=overwrite, **lkw)
+            print(f"{folds}-fold cross-validation, mean ± sd over folds:")
+            for k in ['accuracy', 'balanced_accuracy', 'macro_f1', 'roc_auc', 'kappa']:
+                print(f"  {k:<18} {res['mean_sd'][k]['mean']:.3f} ± {res['mean_sd'][k]['sd']:.3f}")
+            print(f"written to {out}"); return res
+        with _epoch_lines():
+            res = train_run(df, valid_idx, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, resume=resume, overwrite=overwrite,
+                            dls_kwargs=dkw, config=dict(root=str(root)), **lkw)
+        _write_predictor(res['learn'])
     print(f"validation ({len(valid_idx)} subjects):\n{format_report(res['report'])}\nwritten to {out} (model: {Path(out)/'model.pkl'})")
     return res
 
@@ -176,7 +162,7 @@ def predict_cli(model:str,            # the run folder, its model.pkl, or its pr
                ):
     "Classify one subject, or every subject of a DICOM export (--out), as normal / osteopenia / osteoporosis"
     prog = 'spine-osteo-predict'
-    try:
+    with console_errors(prog):
         if not Path(model).exists(): raise UserError(f"{model}: model not found; pass the run folder written by spine-osteo-train or spine-osteo-demo, or its model.pkl")
         inp = Path(input)
         if not inp.exists(): raise UserError(f"{inp}: input not found; pass a subject's DICOM folder, a T1 NIfTI file with --t2, or an export folder with --out")
@@ -190,17 +176,14 @@ def predict_cli(model:str,            # the run folder, its model.pkl, or its pr
             _check_output(dicom_sr, inp, 'SR folder (--dicom-sr)', is_dir=True)
         if not inp.is_dir() and t2 is None: raise UserError(f"{inp}: is a file, so give the subject's T2 NIfTI file with --t2 (or pass the subject's DICOM folder)")
         if t2 is not None and not Path(t2).is_file(): raise UserError(f"{t2}: T2 file not found; check the path")
-        from spine_osteo.inference import load_predictor, predict_subject, predict_export
+        from spine_osteo.inference import load_predictor, predict_subject, predict_export   # lazy: after the checks
         pred = load_predictor(model)
         if out is None:
             res = predict_subject(pred, dicom_dir=inp, tta=tta, dicom_sr=dicom_sr) if inp.is_dir() else predict_subject(pred, t1=inp, t2=t2, tta=tta)
             print(json.dumps(res, indent=1))
             return res
         df = predict_export(pred, inp, subject_from=subject_from, tta=tta, workers=workers, dicom_sr=dicom_sr)
-    except (ValueError, OSError) as e: _fail(prog, e)
-    tmp = Path(out).with_name(f".{Path(out).name}.tmp-{os.getpid()}")
-    try: df.to_csv(tmp, index=False); os.replace(tmp, out)
-    finally: tmp.unlink(missing_ok=True)
+        atomic_write(out, write=lambda tmp: df.to_csv(tmp, index=False))
     print(_summary(df, out))
     if not (df.status == 'predicted').any(): raise SystemExit(f"{prog}: no subject could be predicted; the reasons are in {out}")
     return df
@@ -224,7 +207,7 @@ def _check_demo_folder(out)->Path:
 def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
              n_subjects:int=150,   # synthetic subjects (balanced over the three classes)
              matrix:int|None=None, # in-plane DICOM matrix; None: synth's realistic 256-512
-             size:int|tuple=32,    # input size in voxels (sides multiples of 32)
+             size:int|tuple=QUICK_SIZE, # input size in voxels (sides multiples of 32)
              bs:int=6,             # batch size
              epochs:int=40,        # epochs
              lr:float=1e-3,        # peak learning rate
@@ -237,7 +220,7 @@ def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
              **learner_kwargs,     # passed to `osteo_learner`; default `head=False, norm='group'`
             )->dict:               # dict(metrics, run, seconds, ...)
     "Synthetic cohort -> DICOM conversion -> training -> held-out evaluation -> run folder (with predictor.pt) and summary"
-    from spine_osteo.synth import make_cohort
+    from spine_osteo.synth import make_cohort          # lazy: the demo's rooms load only when it runs (`--help` stays fast)
     from spine_osteo.convert import convert_dicom
     from spine_osteo.data import find_subjects, stratified_subject_split, aug_transforms_3d
     from spine_osteo.metrics import format_report
@@ -279,18 +262,16 @@ def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
 @call_parse
 def demo_cli(out:str='spine_osteo_demo', # folder for the cohort, the converted data and the run
              n:int=150,        # synthetic subjects (at least 6)
-             size:int=32,      # cubic input size in voxels (a multiple of 32)
+             size:int=QUICK_SIZE, # cubic input size in voxels (a multiple of 32)
              epochs:int=40,    # epochs
              bs:int=6,         # batch size
              lr:float=1e-3,    # peak learning rate
              seed:int=0,       # seed
             ):
     "The whole pipeline on a synthetic cohort: synthesise DICOM, convert, train, evaluate on held-out subjects"
-    try:
-        _check_size(size); _check_positive(epochs=epochs, bs=bs)
+    with console_errors('spine-osteo-demo', 'interrupted; run the same command again to continue'):
+        check_size(size); _check_positive(epochs=epochs, bs=bs)
         if n < 6: raise UserError(f"--n {n}: the demo needs at least 6 subjects (two per class) to train and hold some out")
         if not lr > 0: raise UserError(f"--lr {lr}: must be positive, e.g. 1e-3")
         _check_demo_folder(out)
-    except ValueError as e: _fail('spine-osteo-demo', e)
-    with _one_line('spine-osteo-demo', 'interrupted; run the same command again to continue'):
         return run_demo(out, n_subjects=n, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed)

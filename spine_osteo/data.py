@@ -24,10 +24,11 @@ from fastai.data.core import DataLoaders, TfmdDL, get_show_batch_func, show_resu
 from fastai.data.block import TransformBlock, CategoryBlock, DataBlock
 from fastai.vision.data import get_grid
 from fasttransform import Transform, ItemTransform
+from .core import PAPER_SIZE
 from plum import dispatch
 from .preprocess import (npy_header, check_nifti, modality_marks, PreprocessConfig, resample_volume, load_canonical, n4_correct,
                                     normalize_intensity, preprocess_volume, as_orientation, default_cache_dir, file_sha256,
-                                    CACHE_VERSION, VolumeCache, preprocess_pair, _triple, _is_gzip, _strip_nifti)
+                                    CACHE_VERSION, VolumeCache, preprocess_pair, size_triple, is_gzip, nifti_stem)
 
 # %% auto #0
 __all__ = ['NIFTI_SUFFIXES', 'find_subjects', 'read_subject_table', 'PairedVolume', 'pair_tensor', 'PairLoader',
@@ -90,7 +91,7 @@ def find_subjects(root:str|Path,          # dataset root holding one folder per 
         for mod, d in (('T1', t1_dir), ('T2', t2_dir)):
             for e in sorted(p for p in (root/c/d).glob('*') if _visible(p)) if (root/c/d).is_dir() else []:
                 if e.is_dir(): files.setdefault(e.name, {})[mod] = sorted(f for f in e.iterdir() if _visible(f) and _is_nifti(f))
-                elif _is_nifti(e): files.setdefault(_strip_nifti(e.name), {}).setdefault(mod, []).append(e)
+                elif _is_nifti(e): files.setdefault(nifti_stem(e.name), {}).setdefault(mod, []).append(e)
         for s, mods in sorted(files.items()):
             ok = True
             for mod, d in (('T1', t1_dir), ('T2', t2_dir)):
@@ -121,7 +122,7 @@ def find_subjects(root:str|Path,          # dataset root holding one folder per 
 # %% ../nbs/07_data.ipynb #8cd4b5b3
 def _content_key(path:Path)->tuple:
     "(uncompressed size mod 2³², CRC-32 of the uncompressed bytes) of a NIfTI file: 8 bytes read from a gzip trailer, or the whole `.nii`"
-    if _is_gzip(path):
+    if is_gzip(path):
         with open(path, 'rb') as f: f.seek(-8, 2); crc, isize = struct.unpack('<II', f.read(8))
         return isize, crc
     crc = 0
@@ -132,7 +133,7 @@ def _content_key(path:Path)->tuple:
 def _content_sha(path:Path)->str:
     "SHA-256 of a NIfTI file's uncompressed bytes (the same volume saved twice, or recompressed, has the same)"
     h = hashlib.sha256()
-    with (gzip.open(path, 'rb') if _is_gzip(path) else open(path, 'rb')) as f:
+    with (gzip.open(path, 'rb') if is_gzip(path) else open(path, 'rb')) as f:
         for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
     return h.hexdigest()
 
@@ -385,7 +386,7 @@ class RandPairedSpatial3D(Transform):
                  padding_mode:str='border',            # `grid_sample` padding outside the field of view
                 ):
         store_attr()
-        self.max_rotate = _triple(0) if max_rotate == 0 else tuple(float(m) for m in ((max_rotate,)*3 if isinstance(max_rotate, (int, float)) else max_rotate))
+        self.max_rotate = size_triple(0) if max_rotate == 0 else tuple(float(m) for m in ((max_rotate,)*3 if isinstance(max_rotate, (int, float)) else max_rotate))
 
     def draw(self, n:int, shape:tuple)->tuple:
         "Draw parameters for `n` samples of `shape` (D,H,W): flips (n,len(flip_axes)), warp mask (n,), theta (n,3,4), field or None"
@@ -618,7 +619,7 @@ class SpineDataLoaders(DataLoaders):
     "fastai `DataLoaders` of (`PairedVolume` (B,2,D,H,W), class) batches from a converted dataset or a subject table"
     @classmethod
     def from_df(cls, df:pd.DataFrame|str|Path,     # subject table (DataFrame or CSV) with subject, t1, t2, label
-                size:int|tuple|None=None,           # target shape (overrides `cfg.size`); default 128
+                size:int|tuple|None=None,           # target shape (overrides `cfg.size`); default `core.PAPER_SIZE` (128)
                 bs:int=4,                           # batch size
                 valid_pct:float=0.2,                # share of subjects held out (stratified)
                 seed:int=0,                         # seed of the split
@@ -634,10 +635,10 @@ class SpineDataLoaders(DataLoaders):
                )->SpineDataLoaders:
         "DataLoaders from a subject table"
         if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1: raise ValueError(f"bs={bs!r}: the batch size must be a whole number ≥ 1")
-        if size is not None: _triple(size)   # a bad size is named before the table is read
+        if size is not None: size_triple(size)   # a bad size is named before the table is read
         df = read_subject_table(df, classes, on_error=on_error)
-        cfg = cfg or PreprocessConfig(size=size or 128)
-        if size is not None: cfg = replace(cfg, size=_triple(size))
+        cfg = cfg or PreprocessConfig(size=size or PAPER_SIZE)
+        if size is not None: cfg = replace(cfg, size=size_triple(size))
         cache = None if cache_dir is False else VolumeCache(cache_dir)
         if isinstance(aug, str):
             if aug != 'default': raise ValueError(f"aug={aug!r}: use 'default', None or a list of batch transforms")
@@ -656,7 +657,7 @@ class SpineDataLoaders(DataLoaders):
 
     @classmethod
     def from_folder(cls, root:str|Path,        # converted dataset root/<class>/{T1,T2}/<subject>/*.nii.gz
-                    size:int|tuple|None=None,  # target shape (overrides `cfg.size`); default 128
+                    size:int|tuple|None=None,  # target shape (overrides `cfg.size`); default `core.PAPER_SIZE` (128)
                     bs:int=4,                  # batch size
                     valid_pct:float=0.2,       # share of subjects held out (stratified)
                     seed:int=0,                # seed of the split

@@ -16,8 +16,12 @@ __all__ = ['CLASSES', 'WHO_NORMAL_MIN', 'WHO_OSTEOPOROSIS_MAX', 'who_class', 'su
 
 # %% ../nbs/01_labels.ipynb #864ca24a
 CLASSES = ('normal', 'osteopenia', 'osteoporosis')   # the WHO classes, in their clinical order (label 0, 1, 2)
-WHO_NORMAL_MIN = -1.0                                # T-score at and above which bone density is normal
-WHO_OSTEOPOROSIS_MAX = -2.5                          # T-score at and below which it is osteoporosis
+
+# %% ../nbs/01_labels.ipynb #f62fb529
+WHO_NORMAL_MIN = -1.0          # T-score at and above which bone density is normal
+
+# %% ../nbs/01_labels.ipynb #c91f2eea
+WHO_OSTEOPOROSIS_MAX = -2.5    # T-score at and below which it is osteoporosis
 
 # %% ../nbs/01_labels.ipynb #7e00a4fc
 def who_class(t_score:float, # DXA T-score (a finite number)

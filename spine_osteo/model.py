@@ -14,6 +14,7 @@ import pandas as pd
 from monai.networks.nets import EfficientNet
 from monai.networks.nets.efficientnet import BlockArgs, drop_connect, efficientnet_params
 from monai.networks.layers import get_norm_layer
+from .core import FUSIONS, COMBINES, BACKBONES, check_choice
 
 # %% auto #0
 __all__ = ['B0_BLOCKS', 'FUSED_EXPAND', 'norm_spec', 'FusedMBConv3d', 'fold_same_padding', 'EfficientNet3d', 'n_params',
@@ -24,6 +25,7 @@ B0_BLOCKS = ("r1_k3_s11_e1_i32_o16_se0.25", "r2_k3_s22_e6_i16_o24_se0.25", "r2_k
              "r3_k3_s22_e6_i40_o80_se0.25", "r3_k5_s11_e6_i80_o112_se0.25", "r4_k5_s22_e6_i112_o192_se0.25",
              "r1_k3_s11_e6_i192_o320_se0.25")  # EfficientNet-B0's seven stages, in MONAI's block notation
 
+# %% ../nbs/03_model.ipynb #65bc6f1d
 def norm_spec(norm:str='batch',        # 'batch' or 'group'
               bn_momentum:float=0.1,   # batch-norm momentum (PyTorch convention)
              )->tuple:                 # MONAI's `norm` argument
@@ -83,15 +85,22 @@ def fold_same_padding(model:nn.Module, # a MONAI EfficientNet (or any model with
 # %% ../nbs/03_model.ipynb #ef071a1d
 FUSED_EXPAND = (1, 4, 4)  # expansion of the fused stages 1-3 of `arch='...-fused'` (EfficientNetV2-S uses 1, 4, 4)
 
+# %% ../nbs/03_model.ipynb #283a8c6e
 def _parse_arch(arch):
-    base = arch[:-len('-fused')] if arch.endswith('-fused') else arch
-    if base not in efficientnet_params or base == 'efficientnet-l2':
-        names = [n for n in efficientnet_params if n != 'efficientnet-l2']
-        raise ValueError(f"arch={arch!r} is unknown; use one of {names}, optionally with '-fused' (e.g. 'efficientnet-b0-fused')")
-    return base, arch.endswith('-fused')
+    "(MONAI's name, fused?) of a `core.BACKBONES` name; a `UserError` listing them for any other"
+    check_choice(arch, BACKBONES, 'arch')
+    return arch.removesuffix('-fused'), arch.endswith('-fused')
 
 class EfficientNet3d(EfficientNet):
     "One modality's 3D EfficientNet (MONAI's, subclassed): stem, seven stages and the 1×1 head conv; returns the last feature map"
+    # MONAI's EfficientNet keeps its layers under private names and has no public accessor for them (its `forward`
+    # returns ImageNet logits). These lines are the only place that names them: public names for our code, and the
+    # lists of what an encoder drops. `check_monai_layout` (tested below) fails loudly if a MONAI release renames them.
+    stem_pad, stem_conv, stem_norm = (property(lambda self, n=n: getattr(self, n)) for n in ('_conv_stem_padding', '_conv_stem', '_bn0'))
+    stages = property(lambda self: self._blocks, doc="the seven stages, an `nn.Sequential` of `nn.Sequential`s of blocks")
+    head_pad, head_conv, head_norm = (property(lambda self, n=n: getattr(self, n)) for n in ('_conv_head_padding', '_conv_head', '_bn1'))
+    act = property(lambda self: self._swish, doc="MONAI's swish (SiLU)")
+    _MONAI_CLASSIFIER, _MONAI_HEAD = ('_fc', '_dropout', '_avg_pooling'), ('_conv_head', '_conv_head_padding', '_bn1')
     def __init__(self,
                  in_channels:int=1,             # input channels (one modality)
                  head:bool=True,                # keep the 1x1 head conv (320 -> 1280 channels in B0, norm, swish)
@@ -106,9 +115,8 @@ class EfficientNet3d(EfficientNet):
         super().__init__(list(B0_BLOCKS), spatial_dims=3, in_channels=in_channels, width_coefficient=width,
                          depth_coefficient=depth, dropout_rate=dropout, image_size=image_size, norm=spec,
                          drop_connect_rate=dc_rate)
-        del self._fc, self._dropout, self._avg_pooling   # ImageNet's classifier: an encoder does not use it
-        if not head: del self._conv_head, self._conv_head_padding, self._bn1
-        for m in self._blocks.modules():  # MONAI leaves `groups` out of the depthwise fan-out (weights ~30x too small)
+        for n in self._MONAI_CLASSIFIER + (() if head else self._MONAI_HEAD): delattr(self, n)   # ImageNet's classifier: an encoder does not use it
+        for m in self.stages.modules():  # MONAI leaves `groups` out of the depthwise fan-out (weights ~30x too small)
             if isinstance(m, nn.Conv3d) and m.groups > 1:
                 nn.init.normal_(m.weight, 0, math.sqrt(2 / (math.prod(m.kernel_size) * m.out_channels // m.groups)))
         self.arch, self.head, self.norm = arch, head, norm
@@ -116,26 +124,26 @@ class EfficientNet3d(EfficientNet):
         self.stage_specs = [dict(block=f'MBConv{a.expand_ratio}', kernel=a.kernel_size, stride=a.stride) for a in args]
         if fused: self._fuse_stages(spec, dc_rate)
         if fold_padding: fold_same_padding(self)
-        self.stage_names = ['stem'] + [f'stage{i+1}' for i in range(len(self._blocks))] + (['head'] if head else [])
+        self.stage_names = ['stem'] + [f'stage{i+1}' for i in range(len(self.stages))] + (['head'] if head else [])
         self.taps = nn.ModuleDict({n: nn.Identity() for n in self.stage_names})  # hook points for Grad-CAM; no parameters
-        self.out_channels = self._conv_head.out_channels if head else self._blocks[-1][-1].out_channels
+        self.out_channels = self.head_conv.out_channels if head else self.stages[-1][-1].out_channels
 
     def _fuse_stages(self, spec, dc_rate):
         "Replace stages 1-3 by `FusedMBConv3d` blocks with the same channels, strides and stochastic-depth rates"
-        n_blocks, idx = sum(len(s) for s in self._blocks), 0
+        n_blocks, idx = sum(len(s) for s in self.stages), 0
         for i, e in enumerate(FUSED_EXPAND):
             blocks = []
-            for b in self._blocks[i]:
+            for b in self.stages[i]:
                 blocks.append(FusedMBConv3d(b.in_channels, b.out_channels, 3, b.stride, e, spec, dc_rate * idx / n_blocks))
                 idx += 1
-            self._blocks[i] = nn.Sequential(*blocks)
+            self.stages[i] = nn.Sequential(*blocks)
             self.stage_specs[i] = dict(block=f'FusedMBConv{e}', kernel=3, stride=self.stage_specs[i]['stride'])
 
     def stage_modules(self)->dict:
         "{stage name: modules holding its parameters}, in order: 'stem', 'stage1'...'stage7', 'head' (with `head`)"
-        mods = {'stem': [self._conv_stem, self._bn0]}
-        mods.update({f'stage{i+1}': [s] for i, s in enumerate(self._blocks)})
-        if self.head: mods['head'] = [self._conv_head, self._bn1]
+        mods = {'stem': [self.stem_conv, self.stem_norm]}
+        mods.update({f'stage{i+1}': [s] for i, s in enumerate(self.stages)})
+        if self.head: mods['head'] = [self.head_conv, self.head_norm]
         return mods
 
     def layer(self, name:str='last', # 'stem', 'stage1'...'stage7', 'head' (with `head`), or 'last'
@@ -148,9 +156,9 @@ class EfficientNet3d(EfficientNet):
     def forward(self, x:Tensor, # (B,in_channels,D,H,W), sides multiples of 32
                )->Tensor:       # (B,out_channels,D/32,H/32,W/32)
         "The last feature map"
-        x = self.taps['stem'](self._swish(self._bn0(self._conv_stem(self._conv_stem_padding(x)))))
-        for i, stage in enumerate(self._blocks): x = self.taps[f'stage{i+1}'](stage(x))
-        if self.head: x = self.taps['head'](self._swish(self._bn1(self._conv_head(self._conv_head_padding(x)))))
+        x = self.taps['stem'](self.act(self.stem_norm(self.stem_conv(self.stem_pad(x)))))
+        for i, stage in enumerate(self.stages): x = self.taps[f'stage{i+1}'](stage(x))
+        if self.head: x = self.taps['head'](self.act(self.head_norm(self.head_conv(self.head_pad(x)))))
         return x
 
 # %% ../nbs/03_model.ipynb #b37f5527
@@ -235,9 +243,6 @@ class CrossModalAttention(nn.Module):
         return y.transpose(1, 2).reshape(B, C, *grid)
 
 # %% ../nbs/03_model.ipynb #81ab57ca
-_COMBINES = ('mul', 'add', 'cat')
-_FUSIONS = ('attention', 'late', 't1', 't2')
-
 class OsteoNet(nn.Module):
     "Dual-branch 3D EfficientNet-B0 on (B,2,D,H,W) T1/T2 pairs with cross-modal attention fusion; returns logits"
     def __init__(self,
@@ -255,12 +260,10 @@ class OsteoNet(nn.Module):
                  bn_momentum:float=0.1,           # batch-norm momentum of the backbones
                 ):
         super().__init__()
-        if fusion not in _FUSIONS:
-            raise ValueError(f"OsteoNet: fusion={fusion!r} is unknown; use one of {_FUSIONS}")
+        check_choice(fusion, FUSIONS, 'OsteoNet: fusion')
         combine = (combine,) if isinstance(combine, str) else tuple(combine)
-        bad = [c for c in combine if c not in _COMBINES]
-        if bad or not combine:
-            raise ValueError(f"OsteoNet: combine={combine!r} must be a non-empty subset of {_COMBINES}")
+        if not combine: raise ValueError(f"OsteoNet: combine=() is empty; use one or more of: {', '.join(COMBINES)}")
+        for c in combine: check_choice(c, COMBINES, 'OsteoNet: combine')
         self.fusion, self.combine, self.shared, self.n_classes, self.arch, self.norm = fusion, combine, shared, n_classes, arch, norm
         mk = lambda: EfficientNet3d(head=head, arch=arch, norm=norm, bn_momentum=bn_momentum)
         self.backbone_t1 = mk() if fusion != 't2' else None

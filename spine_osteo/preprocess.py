@@ -13,20 +13,25 @@ import numpy as np
 import nibabel as nib
 import torch
 import torch.nn.functional as F
+from .core import PAPER_SIZE, atomic_write
 
 # %% auto #0
-__all__ = ['CACHE_VERSION', 'check_nifti', 'modality_marks', 'PreprocessConfig', 'resample_volume', 'load_canonical',
-           'n4_correct', 'normalize_intensity', 'preprocess_volume', 'as_orientation', 'default_cache_dir',
-           'file_sha256', 'npy_header', 'read_npy', 'VolumeCache', 'preprocess_pair']
+__all__ = ['CACHE_VERSION', 'is_gzip', 'check_nifti', 'nifti_stem', 'modality_marks', 'size_triple', 'PreprocessConfig',
+           'resample_volume', 'load_canonical', 'n4_correct', 'normalize_intensity', 'preprocess_volume',
+           'as_orientation', 'default_cache_dir', 'file_sha256', 'npy_header', 'read_npy', 'VolumeCache',
+           'preprocess_pair']
+
+# %% ../nbs/02_preprocess.ipynb #f6b421f3
+def is_gzip(path:str|Path, # any file
+           )->bool:        # True when it starts with gzip's magic bytes
+    "Whether `path` is gzip-compressed, from its first two bytes (a `.nii.gz` may be plain, and a `.nii` compressed)"
+    with open(path, 'rb') as f: return f.read(2) == b'\x1f\x8b'
 
 # %% ../nbs/02_preprocess.ipynb #c5e1a0b2
 def _volume_name(src)->str:
     if isinstance(src, (str, Path)): return str(src)
     fn = src.get_filename() if hasattr(src, 'get_filename') else None
     return fn or '<in-memory image>'
-
-def _is_gzip(path:Path)->bool:
-    with open(path, 'rb') as f: return f.read(2) == b'\x1f\x8b'
 
 def _gzip_size(path:Path)->int|None:
     "Bytes of content in the gzip file `path` (every member, decompressed once and discarded), or None when the stream ends early or is damaged"
@@ -68,7 +73,7 @@ def _check_complete(img, path:Path, name:str):
     proxy = img.dataobj
     if len(getattr(img, 'file_map', {})) != 1 or not hasattr(proxy, 'offset'): return   # header and voxels in two files: nothing cheap to check
     need = int(proxy.offset) + int(np.prod(proxy.shape)) * np.dtype(proxy.dtype).itemsize
-    if _is_gzip(path):
+    if is_gzip(path):
         with open(path, 'rb') as f: f.seek(-4, 2); isize = struct.unpack('<I', f.read(4))[0]
         if isize == need % 2**32: return                           # the gzip trailer's length matches: complete
         got = _gzip_size(path)
@@ -90,7 +95,7 @@ def check_nifti(src:str|Path|nib.spatialimages.SpatialImage, # NIfTI path, or a 
         if p.stat().st_size == 0: raise ValueError(f"{label(p)}: the file is empty (0 bytes); copy or convert it again")
         try: img = nib.load(str(p))
         except Exception as e:
-            if _is_gzip(p) and _gzip_size(p) is None:
+            if is_gzip(p) and _gzip_size(p) is None:
                 raise ValueError(f"{label(p)}: the file is truncated or damaged (its gzip stream ends early); copy or convert it again") from e
             raise ValueError(f"{label(p)}: cannot be read as NIfTI ({type(e).__name__}: {e}); is it a .nii/.nii.gz file?") from e
         _check_header(img, label(p))
@@ -101,31 +106,37 @@ def check_nifti(src:str|Path|nib.spatialimages.SpatialImage, # NIfTI path, or a 
     _check_header(src, label(_volume_name(src)))
     return src
 
-# %% ../nbs/02_preprocess.ipynb #6ad9dde7
-def _strip_nifti(name:str)->str: return name[:-7] if name.endswith('.nii.gz') else name[:-4] if name.endswith('.nii') else name
+# %% ../nbs/02_preprocess.ipynb #cc5de536
+def nifti_stem(name:str, # a file name, e.g. 'T1_11slices.nii.gz'
+              )->str:    # without '.nii.gz' or '.nii' (other names unchanged)
+    "A NIfTI file name without its suffix: the name its JSON sidecar shares"
+    return name[:-7] if name.endswith('.nii.gz') else name[:-4] if name.endswith('.nii') else name
 
+# %% ../nbs/02_preprocess.ipynb #6ad9dde7
 def modality_marks(path:str|Path, # a NIfTI file
                   )->dict:        # dict(name='T1'|'T2'|None, sidecar=its `Class` or None, sidecar_file=the sidecar's name)
     "What a converted volume says it is: the `T1_`/`T2_` prefix of its name and the `Class` of its JSON sidecar"
     p = Path(path)
     name = next((m for m in ('T1', 'T2') if p.name.startswith(m + '_')), None)
-    js = p.with_name(_strip_nifti(p.name) + '.json')
+    js = p.with_name(nifti_stem(p.name) + '.json')
     try: cls = json.loads(js.read_text()).get('Class') if js.is_file() else None
     except (OSError, ValueError, AttributeError): cls = None
     return dict(name=name, sidecar=cls if isinstance(cls, str) else None, sidecar_file=js.name)
 
-# %% ../nbs/02_preprocess.ipynb #743c0f47
-def _triple(size)->tuple:
-    "`size` as three whole numbers (an int is a cube); an error for anything else"
+# %% ../nbs/02_preprocess.ipynb #8b643700
+def size_triple(size:int|tuple, # one whole number (a cube) or three sides (D, H, W)
+               )->tuple:        # three ints
+    "`size` as three whole numbers (an int is a cube); a `ValueError` for anything else"
     t = (size,)*3 if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, (tuple, list, np.ndarray)) else None
     if t is None or len(t) != 3 or not all(isinstance(s, (int, np.integer)) or (isinstance(s, float) and s.is_integer()) for s in t):
         raise ValueError(f"size={size!r}: give one whole number (a cube) or three sides (D, H, W)")
     return tuple(int(s) for s in t)
 
+# %% ../nbs/02_preprocess.ipynb #743c0f47
 @dataclass(frozen=True)
 class PreprocessConfig:
     "Every setting of `preprocess_volume`; all of them are part of the cache key"
-    size:tuple=(128,128,128)        # target shape (D,H,W), i.e. voxels along R, A, S after reorientation; an int means a cube
+    size:tuple=(PAPER_SIZE,)*3      # target shape (D,H,W), i.e. voxels along R, A, S after reorientation; an int means a cube
     clip:tuple|None=(0.5, 99.5)     # lower, upper percentile to clip intensities at; None: no clipping
     zscore:bool=True                # subtract the mean and divide by the sd
     foreground_zscore:bool=False    # compute mean and sd over voxels above the volume's mean only
@@ -135,7 +146,7 @@ class PreprocessConfig:
     n4_shrink:int=4                 # N4 fits the field on the volume shrunk by this factor
     n4_iterations:tuple=(50, 50, 50)# N4 iterations per fitting level
     def __post_init__(self):
-        object.__setattr__(self, 'size', _triple(self.size))
+        object.__setattr__(self, 'size', size_triple(self.size))
         if self.clip is not None: object.__setattr__(self, 'clip', tuple(float(c) for c in self.clip))
         object.__setattr__(self, 'n4_iterations', tuple(int(i) for i in self.n4_iterations))
         if self.slice_mode not in ('nearest', 'linear'): raise ValueError(f"slice_mode={self.slice_mode!r}: use 'nearest' or 'linear'")
@@ -155,13 +166,13 @@ def _interp_axis(v:torch.Tensor, axis:int, n:int, mode:str)->torch.Tensor:
     return out.reshape(*shp[:-1], n).movedim(-1, axis)
 
 def resample_volume(vol:torch.Tensor,              # (D,H,W) float volume
-                    size:tuple=(128,128,128),      # target shape
+                    size:tuple=(PAPER_SIZE,)*3,    # target shape
                     spacing:tuple=(1.,1.,1.),      # voxel size of `vol` in mm, per axis
                     anisotropy_threshold:float=3., # coarse axis: spacing > this x the finest
                     slice_mode:str='nearest',      # interpolation along a coarse axis: 'nearest' or 'linear'
                    )->torch.Tensor:                # (size) float32 volume
     "Resample `vol` to `size`, treating the slice axis apart when it is much coarser (nnU-Net style)"
-    size, sp = _triple(size), np.asarray(spacing, float)
+    size, sp = size_triple(size), np.asarray(spacing, float)
     vol = vol.float()
     if tuple(vol.shape) == size: return vol
     ax = int(sp.argmax())
@@ -282,6 +293,7 @@ def npy_header(f)->tuple|None:
     if not m: return None
     return tuple(int(x) for x in m.group(3).replace(' ', '').split(',') if x), np.dtype(m.group(1)), m.group(2) == 'True'
 
+# %% ../nbs/02_preprocess.ipynb #e6cde831
 def read_npy(path:str|Path)->np.ndarray|None:
     "The C-order array `np.save` wrote to `path`, read without `ast` (thread-safe); None when the file is not such an array or is short"
     with open(path, 'rb') as f:
@@ -291,8 +303,12 @@ def read_npy(path:str|Path)->np.ndarray|None:
         arr = np.fromfile(f, dtype=h[1], count=n)
     return arr.reshape(h[0]) if arr.size == n else None
 
+# %% ../nbs/02_preprocess.ipynb #fa491a43
+CACHE_VERSION = 1   # part of every cache key: raise it when the stored arrays change meaning, and old entries are misses
+
 # %% ../nbs/02_preprocess.ipynb #035f2033
-CACHE_VERSION = 1
+def _save_npy(path, arr):
+    with open(path, 'wb') as f: np.save(f, arr)   # to an open file: `np.save` adds no `.npy` to the temporary name
 
 class VolumeCache:
     "Disk cache of preprocessed volumes (float16 `.npy`), keyed by file content and every preprocessing setting"
@@ -327,15 +343,8 @@ class VolumeCache:
         arr = arr.astype(np.float16) if np.abs(arr).max() < 6e4 else arr
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.stem, suffix='.tmp')
-        except OSError as e: self._cannot_write(e); return arr, False
-        try:
-            with os.fdopen(fd, 'wb') as f: np.save(f, arr)
-            os.chmod(tmp, 0o644)                          # mkstemp makes 0600; others sharing the cache may read
-            os.replace(tmp, dest)
-        except OSError as e: Path(tmp).unlink(missing_ok=True); self._cannot_write(e)   # a full disk: go on without storing
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True); raise
+            atomic_write(dest, write=lambda tmp: _save_npy(tmp, arr))   # a temporary file beside it, then `os.replace`
+        except OSError as e: self._cannot_write(e)   # a full disk or a read-only folder: go on without storing
         return arr, False
     def _cannot_write(self, e:OSError):
         "Warn once that the cache folder cannot be written: volumes are then preprocessed again each time"
