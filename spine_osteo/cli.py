@@ -35,7 +35,7 @@ def _check_positive(**kw):
         if v is None or v < 1: raise UserError(f"--{k.replace('_', '-')} {v}: must be 1 or more")
 
 # %% ../nbs/16_cli.ipynb #d42cd96d
-def _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, label_smoothing, norm, lr, out, cache_dir):
+def _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, label_smoothing, norm, lr, out, cache_dir, num_workers=0):
     "Every check of `spine-osteo-train`'s arguments that needs no data"
     _need_dir(root, 'dataset folder', 'pass the folder spine-osteo-convert wrote (<class>/T1/<subject>/*.nii.gz)')
     check_size(size); _check_positive(bs=bs, epochs=epochs)
@@ -45,6 +45,7 @@ def _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, la
     if not 0 <= label_smoothing < 1: raise UserError(f"--label-smoothing {label_smoothing}: must be in [0, 1)")
     if norm not in ('group', 'batch'): raise UserError(f"--norm {norm}: use 'group' or 'batch'")
     if not lr > 0: raise UserError(f"--lr {lr}: must be positive, e.g. 1e-3")
+    if num_workers < 0: raise UserError(f"--num-workers {num_workers}: must be 0 (load in this process) or more")
     _need_new_or_dir(out, 'run folder (--out)')
     if cache_dir is not None: _need_new_or_dir(cache_dir, 'cache folder (--cache-dir)')
 
@@ -101,7 +102,7 @@ def train_cli(root:str,                 # dataset root in the converted layout `
     stop = ('interrupted (cross-validation does not resume: run it again with --overwrite)' if folds >= 2 else
             f'interrupted; continue with the same command and --resume (the last finished epoch is in {Path(out)/"models"})')
     with console_errors(prog, stop):
-        _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, label_smoothing, norm, lr, out, cache_dir)
+        _check_train_args(root, size, bs, epochs, folds, valid_pct, fusion, arch, label_smoothing, norm, lr, out, cache_dir, num_workers)
         from spine_osteo.data import find_subjects, stratified_subject_split   # lazy: after the checks, so a mistake is answered at once
         from spine_osteo.metrics import format_report
         from spine_osteo.learner import train_run, cross_validate
