@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from .core import atomic_write, hold_lock, FolderBusy, console_errors, check_choice, check_size, one_line, UserError
-from .core import FUSIONS, QUICK_SIZE
+from .core import FUSIONS, BACKBONES, QUICK_SIZE
 from .labels import CLASSES
 # The rooms that do the work (`data`, `preprocess`, `baseline`, `learner`, `metrics`, `stats`) import torch, fastai or
 # scikit-learn, seconds of start-up; they are imported inside the functions that use them (each marked `lazy`), so
@@ -102,12 +102,15 @@ def _jsonable(v):
     if isinstance(v, dict): return {str(k): _jsonable(x) for k, x in v.items()}
     return type(v).__name__
 
+_SINCE = dict(arch='efficientnet-b0')   # settings recorded later, with the value every study before them was run with
+
 def _check_settings(out:Path, settings:dict)->dict:
     "Write `out/study.json`, or check that a study started there used the same settings"
     settings = json.loads(json.dumps(_jsonable(settings)))
     f = out/'study.json'
     if f.exists():
         old = json.loads(f.read_text()).get('settings', {})
+        old = {**{k: v for k, v in _SINCE.items() if k in settings}, **old}
         diff = [k for k in sorted(set(old) | set(settings)) if old.get(k) != settings.get(k)]
         if diff:
             raise ValueError(f"{f}: this study was run with " + ', '.join(f"{k}={old.get(k)!r}" for k in diff)
@@ -453,6 +456,45 @@ def study_report(out:str|Path,            # study folder (with `study.json`, `fo
     return dict(metrics=metrics, comparisons=comparisons, calibration=calibration, per_fold=per_fold, markdown=md, files=files,
                 variants=variants, incomplete=incomplete, probs=P, targs=targs)
 
+# %% ../nbs/15_study.ipynb #a5c0c077
+def _at_least(n:int, **kw):
+    "Refuse a count below `n`, naming its option"
+    for k, v in kw.items():
+        if v is None or v < n: raise UserError(f"--{k.replace('_', '-')} {v}: must be {n} or more")
+
+# %% ../nbs/15_study.ipynb #ea1610f8
+def _study_args(variants, baseline, reference, folds, bs, epochs, lr, n_boot, arch)->tuple:
+    "(variants as a list, reference): every check of `run_study`'s arguments that needs no data, made before the dataset is read"
+    variants = [v.strip() for v in variants.split(',') if v.strip()] if isinstance(variants, str) else list(variants)
+    if not variants: raise UserError(f"--variants: name at least one of {', '.join(VARIANTS)}")
+    for v in variants:
+        if v == 'baseline': raise UserError("--variants baseline: the baseline is not a deep variant; add it with --baseline (run_study(baseline=True))")
+        check_choice(v, VARIANTS, '--variants')
+    check_choice(arch, BACKBONES, '--arch')
+    _at_least(2, folds=folds); _at_least(1, bs=bs, epochs=epochs, n_boot=n_boot)
+    if not lr > 0: raise UserError(f"--lr {lr}: must be positive, e.g. 1e-3")
+    names = (['baseline'] if baseline else []) + variants
+    if reference is None: return variants, 'attention'        # the default: compared with the fused model when it is run, else no comparisons
+    if reference not in names:
+        raise UserError(f"--reference {reference!r} is not in this study ({', '.join(names)}); use one of them, or "
+                        + ("add --baseline" if reference == 'baseline' else "add it to --variants"))
+    return variants, reference
+
+# %% ../nbs/15_study.ipynb #7ccaf1bd
+def _has_runs(out:Path)->bool:
+    "Whether any run of the study in `out` has begun: any file under `out/runs` but a run's lock file"
+    return any(p.is_file() and p.name != '.running.lock' for p in (out/'runs').rglob('*'))
+
+@contextlib.contextmanager
+def _undone_unless_started(out:Path):
+    "A study this call starts: its `study.json` and `folds.csv` are removed again when the call fails before any run has begun"
+    made = [f for f in (out/'study.json', out/'folds.csv') if not f.exists()]
+    try: yield
+    except BaseException:
+        if made and not _has_runs(out):
+            for f in made: f.unlink(missing_ok=True)
+        raise
+
 # %% ../nbs/15_study.ipynb #73079b96
 def run_study(data,                        # converted dataset root (`<class>/{T1,T2}/<subject>/`) or a subject table (DataFrame or CSV)
               out:str|Path='runs/study',   # study folder (created; a study started there is resumed)
@@ -467,48 +509,49 @@ def run_study(data,                        # converted dataset root (`<class>/{T
               aug='spatial',               # augmentation: 'spatial' (the demo's), 'default', None or a list
               n_percentiles:int=25,        # baseline: intensity percentiles per volume
               baseline_extra:pd.DataFrame|None=None, # baseline: more features indexed by subject (e.g. marrow statistics)
-              reference:str='attention',   # the variant the others are compared with
+              reference:str|None=None,     # the variant the others are compared with (one of this call's; None: 'attention')
               n_boot:int=2000,             # bootstrap resamples of the report
               report:bool=True,            # write the report at the end
               keep_checkpoints:bool=False, # keep each run's last-epoch checkpoint
               quiet:bool=False,            # print nothing
+              arch:str='efficientnet-b0',  # backbone of each branch (`OsteoNet`'s `arch`; `core.BACKBONES`), e.g. 'efficientnet-b0-fused'
               **learner_kwargs,            # passed to `osteo_learner`; default `head=False, norm='group'` (the demo's)
              )->dict:                      # dict(folds, oof, runs, missing, report)
     "Run (or resume) a cross-validated study: shared folds, every variant and the baseline, out-of-fold table, report"
+    variants, reference = _study_args(variants, baseline, reference, folds, bs, epochs, lr, n_boot, arch)   # before any data is read
     from spine_osteo.data import find_subjects, read_subject_table        # lazy (torch): see the import cell
     from spine_osteo.preprocess import PreprocessConfig, VolumeCache
     from spine_osteo.baseline import baseline_features
     say = (lambda *a: None) if quiet else print
     out = Path(out)
-    variants = [v.strip() for v in variants.split(',') if v.strip()] if isinstance(variants, str) else list(variants)
-    if not variants: raise UserError(f"--variants: name at least one of {', '.join(VARIANTS)}")
-    for v in variants:
-        if v == 'baseline': raise UserError("--variants baseline: the baseline is not a deep variant; add it with --baseline (run_study(baseline=True))")
-        check_choice(v, VARIANTS, '--variants')
     if isinstance(data, pd.DataFrame) or Path(data).is_file(): df = read_subject_table(data)
     else: df = find_subjects(data)
     learner_kwargs = {**dict(head=False, norm='group'), **learner_kwargs}
-    settings = _check_settings(out, dict(folds=folds, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, aug=aug, n_percentiles=n_percentiles,
-                                         baseline_extra=None if baseline_extra is None else sorted(map(str, baseline_extra.columns)),
-                                         classes=list(CLASSES), learner_kwargs=learner_kwargs))
-    fold_table = load_folds(out, df, folds, seed)
-    counts = ', '.join(f"{k} {v}" for k, v in df.label.value_counts().reindex(CLASSES).dropna().astype(int).items())
-    say(f"{len(df)} subjects ({counts}) in {folds} folds; variants: {', '.join(variants)}{' + baseline' if baseline else ''}")
-    names = (['baseline'] if baseline else []) + variants
-    if baseline:
-        todo = [f for f in range(folds) if not (_run_dir(out, 'baseline', f)/'study_run.json').exists()]
-        feats = baseline_features(df, PreprocessConfig(size=size), VolumeCache(out/'cache'), n_percentiles, baseline_extra) if todo else None
-        for f in range(folds):
-            i = baseline_fold(feats, fold_table, f, out, CLASSES, seed)
-            say(f"  baseline  fold {f+1}/{folds}: " + ('finished before, skipped' if i['skipped'] else
-                f"C = {i['C']:.3g}, balanced accuracy {i['balanced_accuracy']:.3f} ({i['seconds']:.0f} s)"))
-    for v in variants:
-        for f in range(folds):
-            i = train_variant_fold(df, fold_table, v, f, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, aug=aug,
-                                   keep_checkpoints=keep_checkpoints, **learner_kwargs)
-            say(f"  {v:<9} fold {f+1}/{folds}: " + (f"{i['busy']}, skipped" if i.get('busy') else 'finished before, skipped' if i['skipped'] else
-                f"{i['n_train']} training, {i['n_valid']} held-out subjects, balanced accuracy {i['balanced_accuracy']:.3f} "
-                f"({i['seconds']/60:.1f} min{', resumed' if i['resumed'] else ''})"))
+    with _undone_unless_started(out):
+        settings = _check_settings(out, dict(folds=folds, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, aug=aug, n_percentiles=n_percentiles,
+                                             baseline_extra=None if baseline_extra is None else sorted(map(str, baseline_extra.columns)),
+                                             classes=list(CLASSES), arch=arch, learner_kwargs=learner_kwargs))
+        fold_table = load_folds(out, df, folds, seed)
+        n_train = min(int((fold_table.fold != f).sum()) for f in range(folds))
+        if bs > n_train: raise UserError(f"--bs {bs}: larger than the {n_train} training subjects of a fold ({len(fold_table)} subjects in {folds} folds); "
+                                         f"use a batch size of {n_train} or fewer (fastai drops an incomplete last batch, so nothing would be trained)")
+        counts = ', '.join(f"{k} {v}" for k, v in df.label.value_counts().reindex(CLASSES).dropna().astype(int).items())
+        say(f"{len(df)} subjects ({counts}) in {folds} folds; variants: {', '.join(variants)}{' + baseline' if baseline else ''}")
+        names = (['baseline'] if baseline else []) + variants
+        if baseline:
+            todo = [f for f in range(folds) if not (_run_dir(out, 'baseline', f)/'study_run.json').exists()]
+            feats = baseline_features(df, PreprocessConfig(size=size), VolumeCache(out/'cache'), n_percentiles, baseline_extra) if todo else None
+            for f in range(folds):
+                i = baseline_fold(feats, fold_table, f, out, CLASSES, seed)
+                say(f"  baseline  fold {f+1}/{folds}: " + ('finished before, skipped' if i['skipped'] else
+                    f"C = {i['C']:.3g}, balanced accuracy {i['balanced_accuracy']:.3f} ({i['seconds']:.0f} s)"))
+        for v in variants:
+            for f in range(folds):
+                i = train_variant_fold(df, fold_table, v, f, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, aug=aug,
+                                       keep_checkpoints=keep_checkpoints, arch=arch, **learner_kwargs)
+                say(f"  {v:<9} fold {f+1}/{folds}: " + (f"{i['busy']}, skipped" if i.get('busy') else 'finished before, skipped' if i['skipped'] else
+                    f"{i['n_train']} training, {i['n_valid']} held-out subjects, balanced accuracy {i['balanced_accuracy']:.3f} "
+                    f"({i['seconds']/60:.1f} min{', resumed' if i['resumed'] else ''})"))
     oof, missing = collect_oof(out, fold_table, names)
     _write_csv(oof, out/'oof_predictions.csv')
     runs = read_runs(out); _write_csv(runs, out/'runs.csv')
@@ -589,7 +632,8 @@ def study_cli(root:str,                 # converted dataset root `<class>/{T1,T2
               aug:str='spatial',        # augmentation: spatial (flips, rotations, zoom, elastic, noise), default (+ gamma, bias field) or none
               head:bool=False,          # keep EfficientNet-B0's 1280-channel head conv
               norm:str='group',         # group (GroupNorm) or batch (the model's BatchNorm)
-              reference:str='attention',# the variant the others are compared with
+              arch:str='efficientnet-b0', # backbone of each branch: efficientnet-b0 … -b8, each also with -fused (faster on a GPU)
+              reference:str=None,       # the variant the others are compared with (default: attention)
               n_boot:int=2000,          # bootstrap resamples of the report
               report_only:bool=False,   # rebuild the report from the finished runs in OUT; train nothing
               interim:bool=False,       # with --report-only: a report on the folds every started variant has finished, in OUT/interim
@@ -597,13 +641,14 @@ def study_cli(root:str,                 # converted dataset root `<class>/{T1,T2
     "Cross-validated study of the fused model, its ablations and a baseline on shared subject-level folds; writes OUT/report.md"
     with console_errors('spine-osteo-study', interrupted='interrupted; run the same command again to resume (finished runs are kept)'):
         if interim and not report_only: raise UserError("--interim goes with --report-only")
-        check_choice(reference, ('baseline', *VARIANTS), '--reference')
+        _at_least(1, n_boot=n_boot)
+        if report_only: reference = check_choice(reference or 'attention', ('baseline', *VARIANTS), '--reference')
         if report_only and interim:
             r = interim_report(out, reference=reference, n_boot=n_boot, seed=seed); print(f"report: {r['dest']/'report.md'}"); return r
         if report_only: return study_report(out, reference=reference, n_boot=n_boot, seed=seed)
         check_choice(aug, ('spatial', 'default', 'none'), '--aug'); check_size(size, '--size')
         res = run_study(root, out, folds=folds, variants=variants, baseline=baseline, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed,
-                        aug=None if aug == 'none' else aug, reference=reference, n_boot=n_boot, head=head, norm=norm)
+                        aug=None if aug == 'none' else aug, reference=reference, n_boot=n_boot, head=head, norm=norm, arch=arch)
     if res['missing']: print(f"not finished: {res['missing']}")
     print(f"report: {Path(out)/'report.md'}")
     return res
