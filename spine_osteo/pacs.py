@@ -6,16 +6,16 @@ Docs: https://spine-osteo.github.io/spine_osteo/pacs.html.md"""
 
 # %% ../nbs/17_pacs.ipynb #7e22681f
 from __future__ import annotations
-import contextlib, csv, datetime, hashlib, ipaddress, logging, re, socket, threading
+import contextlib, csv, datetime, hashlib, ipaddress, json, logging, os, re, socket, threading, time
 from pathlib import Path
 from typing import NamedTuple
 from fastcore.script import call_parse
-from .core import atomic_write, step_progress, console_errors, UserError, check_choice
+from .core import atomic_write, fsync_dir, hold_lock, step_progress, console_errors, UserError, check_choice
 
 # %% auto #0
-__all__ = ['MR_STORAGE', 'TRANSFER_SYNTAXES', 'MAX_CONTEXTS', 'AEAddress', 'check_aet', 'check_port', 'parse_ae_address',
-           'storage_contexts', 'scp_roles', 'PacsError', 'no_delay', 'quiet_pynetdicom', 'association', 'echo',
-           'store_files', 'read_fetch_list', 'fetch_cohort', 'fetch_cli']
+__all__ = ['MR_STORAGE', 'TRANSFER_SYNTAXES', 'MAX_CONTEXTS', 'FETCH_MARKER', 'AEAddress', 'check_aet', 'check_port',
+           'parse_ae_address', 'storage_contexts', 'scp_roles', 'PacsError', 'no_delay', 'quiet_pynetdicom',
+           'association', 'echo', 'store_files', 'read_fetch_list', 'fetch_cohort', 'fetch_cli']
 
 # %% ../nbs/17_pacs.ipynb #5d89ecd3
 class AEAddress(NamedTuple):
@@ -134,12 +134,23 @@ def association(address:AEAddress|str,  # the peer, 'AET@host:port' or an `AEAdd
     ae = AE(ae_title=check_aet(aet))
     ae.requested_contexts = list(contexts)
     ae.acse_timeout = ae.dimse_timeout = ae.connection_timeout = timeout
-    opened = []
+    opened, spoke = [], []
     def on_open(event): opened.append(True)   # not `no_delay`: see above
+    def on_pdu(event): spoke.append(True)     # the peer sent a DICOM PDU (accept, reject or abort)
+    t0 = time.monotonic()
     assoc = ae.associate(addr.host, addr.port, ae_title=addr.aet, ext_neg=list(roles) or None,
-                         evt_handlers=[(evt.EVT_CONN_OPEN, on_open), *handlers])
+                         evt_handlers=[(evt.EVT_CONN_OPEN, on_open), (evt.EVT_PDU_RECV, on_pdu), *handlers])
+    where = str(addr).split('@', 1)[1]
+    if not opened and time.monotonic() - t0 < 0.9 * timeout:
+        raise PacsError(f"{addr}: could not connect to {where}: the connection was refused (no answer: nothing listens on that port, "
+                        "or a firewall refuses); check the host and the port, and that the PACS runs")
     if not opened:
-        raise PacsError(f"{addr}: no answer (nothing listening, a firewall, or a wrong host or port); check that the PACS runs and the address")
+        raise PacsError(f"{addr}: could not connect to {where} within {timeout:g} s (no answer: a firewall, a wrong host or port, "
+                        "or the PACS is down); check the firewall, the host and the port")
+    if not spoke and not assoc.is_established:
+        raise PacsError(f"{addr}: could not connect to a DICOM server at {where} within {timeout:g} s: the connection closed without any "
+                        "DICOM answer (no answer: a firewall or proxy in between, or a port that is not the PACS' DICOM port); "
+                        "check the firewall, the host and the port")
     if assoc.is_rejected:
         raise PacsError(f"{addr} rejected the association from AE title {ae.ae_title}: check the called AE title ({addr.aet}) "
                         f"and ask the PACS administrator to declare {ae.ae_title}")
@@ -257,14 +268,65 @@ def _uid_name(uid)->str:
     s = str(uid or '').strip().rstrip('\x00')
     return s if len(s) <= 64 and _UID.fullmatch(s) else 'x' + hashlib.sha256(s.encode()).hexdigest()[:24]
 
+# %% ../nbs/17_pacs.ipynb #84a9c1c1
+_PIXEL_DATA = b'\xe0\x7f\x10\x00'   # (7FE0,0010) Pixel Data, little endian
+_ITEM, _SEQ_END = b'\xfe\xff\x00\xe0', b'\xfe\xff\xdd\xe0'   # (FFFE,E000) item, (FFFE,E0DD) sequence delimiter
+_LONG_VRS = {b'OB', b'OD', b'OF', b'OL', b'OV', b'OW', b'SQ', b'SV', b'UC', b'UN', b'UR', b'UT', b'UV'}   # 4-byte lengths
+
+def _element_end(fp, at:int, implicit:bool)->tuple:
+    "(tag bytes, offset after the value, length) of the element at offset `at` of the open file `fp`; tag b'' when cut short"
+    fp.seek(at); head = fp.read(12)
+    if len(head) < 8: return b'', 0, 0
+    if implicit: hdr, n = 8, int.from_bytes(head[4:8], 'little')
+    elif head[4:6] in _LONG_VRS:
+        if len(head) < 12: return b'', 0, 0
+        hdr, n = 12, int.from_bytes(head[8:12], 'little')
+    else: hdr, n = 8, int.from_bytes(head[6:8], 'little')
+    return head[:4], at + hdr + (0 if n == 0xFFFFFFFF else n), n
+
+def _pixels_complete(fp, at:int, size:int, implicit:bool)->bool|None:
+    "Whether the Pixel Data element at offset `at`, and the few elements after it, end exactly at the file's end (`size`); None: cannot tell"
+    tag, pos, n = _element_end(fp, at, implicit)
+    if tag != _PIXEL_DATA or n == 0 or pos > size: return False
+    if n == 0xFFFFFFFF:   # encapsulated: hop from item to item up to the sequence delimiter
+        while True:
+            fp.seek(pos); h = fp.read(8)
+            if len(h) < 8: return False
+            pos += 8 + int.from_bytes(h[4:], 'little')
+            if h[:4] == _SEQ_END: break
+            if h[:4] != _ITEM or pos > size: return False
+    while pos < size:   # what follows the pixels (trailing padding, rarely more) must be whole elements
+        tag, pos, n = _element_end(fp, pos, implicit)
+        if not tag: return False
+        if n == 0xFFFFFFFF: return None
+    return pos == size
+
+def _intact(path:Path, uid:str)->bool:
+    "True when `path` is a DICOM file of SOP Instance UID `uid` whose Pixel Data is all there (checked by lengths, pixels not read)"
+    import warnings, pydicom
+    try:
+        with warnings.catch_warnings(), open(path, 'rb') as fp:
+            warnings.simplefilter('ignore')
+            ds = pydicom.dcmread(fp, stop_before_pixels=True)
+            if str(ds.get('SOPInstanceUID', '')).strip() != uid: return False
+            ts = pydicom.uid.UID(str(getattr(ds.file_meta, 'TransferSyntaxUID', '') or ''))
+            if ts == pydicom.uid.DeflatedExplicitVRLittleEndian or not ts.is_little_endian:   # rare: read it all
+                full = pydicom.dcmread(path)
+                return 'PixelData' in full and len(full.PixelData) > 0
+            ok = _pixels_complete(fp, fp.tell(), os.fstat(fp.fileno()).st_size, ts.is_implicit_VR)
+            if ok is None: return len(pydicom.dcmread(path).PixelData) > 0   # a sequence after the pixels: read it all
+            return ok
+    except Exception: return False   # unreadable, not DICOM, cut short: fetch it again
+
 # %% ../nbs/17_pacs.ipynb #ad5b4aa5
 class _Receiver:
     "C-STORE handler of a fetch: writes each expected instance atomically to its path, refuses the others"
-    def __init__(self):
+    def __init__(self, durable:bool=False):
         self.expected, self.lock, self.written, self.refused, self.connections, self.error = {}, threading.Lock(), 0, 0, 0, None
+        self.durable, self.got = durable, set()
     def expect(self, paths:dict):
-        "Wait for these SOP Instance UIDs (uid -> destination path)"
-        with self.lock: self.expected = dict(paths)
+        "Wait for these SOP Instance UIDs (uid -> destination path); forget which were received"
+        with self.lock: self.expected, self.got = dict(paths), set()
     def opened(self, event):
         "`EVT_CONN_OPEN` of the Storage SCP: count the PACS' connections"
         with self.lock: self.connections += 1
@@ -277,11 +339,11 @@ class _Receiver:
             return 0x0124
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, event.encoded_dataset(include_meta=True))
+            atomic_write(path, event.encoded_dataset(include_meta=True), durable=self.durable)
         except OSError as e:
             self.error = f"{path.parent}: cannot write ({e.strerror})"
             return 0xA700   # out of resources
-        with self.lock: self.written += 1
+        with self.lock: self.written += 1; self.got.add(uid)
         return 0x0000
 
 # %% ../nbs/17_pacs.ipynb #aec92ef2
@@ -300,6 +362,56 @@ def _is_loopback(host:str)->bool:
     if host == 'localhost': return True
     try: return ipaddress.ip_address(host).is_loopback
     except ValueError: return False
+
+# %% ../nbs/17_pacs.ipynb #a4c962ed
+FETCH_MARKER = '.spine_osteo_fetch.json'   # in every export folder fetch writes; the node purges only folders that carry it
+
+# %% ../nbs/17_pacs.ipynb #66235852
+_LOCK = '.spine_osteo_fetch.lock'
+_TEMP = re.compile(r'\..+\.tmp-[0-9]+-[0-9a-f]+')   # `core.temp_name`: .NAME.tmp-PID-RANDOM
+_UID_NAME = re.compile(r'[0-9]+(\.[0-9]+)*|x[0-9a-f]{24}')   # what `_uid_name` gives
+
+def _foreign(out:Path)->str|None:
+    "The first entry under `out` (a relative path) that fetch does not write; None when there is none"
+    for top in os.scandir(out):
+        if top.name in (FETCH_MARKER, _LOCK) or _TEMP.fullmatch(top.name): continue
+        if not top.is_dir(follow_symlinks=False): return top.name
+        todo = [(top.path, 1)]   # subject / study / series / instance
+        while todo:
+            folder, depth = todo.pop()
+            for e in os.scandir(folder):
+                if depth < 3 and e.is_dir(follow_symlinks=False) and _UID_NAME.fullmatch(e.name): todo.append((e.path, depth + 1))
+                elif depth == 3 and e.is_file(follow_symlinks=False) and (_TEMP.fullmatch(e.name) or e.name.endswith('.dcm') and _UID_NAME.fullmatch(e.name[:-4])): pass
+                else: return os.path.relpath(e.path, out)
+    return None
+
+def _check_export(out:Path)->dict|None:
+    "The marker of `out` (None when it has none); a one-line `UserError` when `out` holds what fetch did not write"
+    marker = out/FETCH_MARKER
+    if marker.exists():
+        try: m = json.loads(marker.read_text())
+        except (OSError, ValueError): m = None
+        if not isinstance(m, dict) or m.get('tool') != 'spine-osteo-fetch':
+            raise UserError(f"{marker}: not a spine-osteo-fetch marker (a JSON object with \"tool\": \"spine-osteo-fetch\"); "
+                            "pass another folder for the export")
+        return m
+    bad = _foreign(out) if out.is_dir() else None
+    if bad is not None:
+        raise UserError(f"{out}: not a spine-osteo-fetch export (no {FETCH_MARKER}, and it holds {bad!r}, which fetch does not write); "
+                        "pass a new or empty folder, or the folder of an earlier fetch")
+    return None
+
+def _open_export(out:Path, marker:dict|None, pacs_aet:str)->int:
+    "With the lock held: delete the temporary files of killed runs, then write the marker; the number of files deleted"
+    gone = 0
+    for folder, _, files in os.walk(out):
+        for f in files:
+            if _TEMP.fullmatch(f):
+                with contextlib.suppress(FileNotFoundError): os.unlink(os.path.join(folder, f)); gone += 1
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds').replace('+00:00', 'Z')
+    m = dict(tool='spine-osteo-fetch', version=1, pacs_aet=pacs_aet, first_run=(marker or {}).get('first_run') or now, last_run=now)
+    atomic_write(out/FETCH_MARKER, json.dumps(m, indent=1) + '\n', durable=True)
+    return gone
 
 # %% ../nbs/17_pacs.ipynb #f160d335
 def _subjects(studies:list, list_path)->None:
@@ -342,6 +454,7 @@ def fetch_cohort(list_csv:str|Path,        # CSV: accession_number, or patient_i
                  timeout:float=30,         # seconds for connecting and for each reply
                  progress:bool=True,       # a progress bar (lines in a log)
                  verbose:bool=True,        # one line per study
+                 durable:bool=False,       # fsync each received file before its rename (each series' folder is fsynced anyway)
                 ):                         # one row per study: label, subject, status, series, instances, fetched, present
     "Find each study of `list_csv` on `pacs` and retrieve its MR series into `export_dir`, fetching only instances not already there"
     import pandas as pd
@@ -352,14 +465,16 @@ def fetch_cohort(list_csv:str|Path,        # CSV: accession_number, or patient_i
     aet, port = check_aet(aet), check_port(port)
     out = Path(export_dir)
     if out.exists() and not out.is_dir(): raise UserError(f"{out}: exists and is not a folder; pass a folder for the export")
+    marker = _check_export(out)   # before anything is written there
     out.mkdir(parents=True, exist_ok=True)
-    receiver, server = _Receiver(), None
+    receiver, server = _Receiver(durable), None
     contexts = [build_context(_FIND)]
     if method == 'move': contexts.append(build_context(_MOVE))
     else: contexts += [build_context(_GET), *storage_contexts(reserve=2)]
     say = print if verbose else (lambda *a, **k: None)
     report = []
-    with quiet_pynetdicom():
+    with hold_lock(out/_LOCK, f"the export folder {out}", 'wait for the other spine-osteo-fetch to finish, or stop it'), quiet_pynetdicom():
+        _open_export(out, marker, addr.aet)
         if method == 'move':
             bind = host if host is not None else ('127.0.0.1' if _is_loopback(addr.host) else '0.0.0.0')
             server = _start_scp(bind, port, aet, receiver, timeout)
@@ -389,7 +504,7 @@ def fetch_cohort(list_csv:str|Path,        # CSV: accession_number, or patient_i
                     had = fetched = 0
                     for se_uid, sops in st['series']:
                         paths = {u: folder/_uid_name(se_uid)/f"{_uid_name(u)}.dcm" for u in sops}
-                        missing = [u for u, p in paths.items() if not p.exists()]
+                        missing = [u for u, p in paths.items() if not _intact(p, u)]   # present: parses, same UID, pixels all there
                         had += len(sops) - len(missing)
                         units = [None] if missing and len(missing) == len(sops) else missing
                         for sop in units:
@@ -402,7 +517,8 @@ def fetch_cohort(list_csv:str|Path,        # CSV: accession_number, or patient_i
                                 raise PacsError(f"{addr} did not send to AE title {aet} ({_status(status)}): declare {aet} with this computer's "
                                                 f"address and port {port} in the PACS (a PACS sends only to AE titles it knows), or use --method get")
                             if status is None: raise PacsError(f"{addr}: no answer to the {'C-MOVE' if method == 'move' else 'C-GET'} (the association broke)")
-                            fetched += sum(p.exists() for p in want.values())
+                            fetched += len(receiver.got & set(want))
+                        if missing: _sync_series(folder/_uid_name(se_uid))
                     receiver.expect({})
                     missing_now = n_inst - had - fetched
                     state = 'no MR series' if not st['series'] else 'incomplete' if missing_now else 'complete'
@@ -414,6 +530,11 @@ def fetch_cohort(list_csv:str|Path,        # CSV: accession_number, or patient_i
         finally:
             if server is not None: server.shutdown()
     return pd.DataFrame(report, columns=['label', 'subject', 'status', 'series', 'instances', 'fetched', 'present'])
+
+def _sync_series(series:Path):
+    "Flush a series folder's new entries, and its study's and subject's, to the disk (once per series: what a power cut would lose)"
+    for f in (series, series.parent, series.parent.parent):
+        if f.is_dir(): fsync_dir(f)
 
 def _evt(name:str):
     from pynetdicom import evt

@@ -169,7 +169,7 @@ def orthanc_server(modalities:dict|None=None, # AE title -> (host, port) of node
                    timeout:float=20,          # seconds to wait for the server to answer
                    grace:float=0.5,           # seconds between SIGTERM and SIGKILL when stopping
                   ):
-    "Start Orthanc in a temporary folder with the project's configuration; yield an `OrthancServer`; stop it and remove the folder"
+    "Start Orthanc in a temporary folder with the project's configuration; yield an `OrthancServer`; stop it and remove the folder (its DICOM port listens on all interfaces, 0.0.0.0: Orthanc 1.10 cannot bind it to loopback)"
     exe = orthanc_binary()
     if exe is None: raise OrthancError(SKIP_LINE.replace(': skipping', '; cannot run'))
     folder = Path(tempfile.mkdtemp(prefix='spine_osteo_orthanc_'))
