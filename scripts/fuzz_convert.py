@@ -97,7 +97,7 @@ def targets(src:Path, rng:random.Random, where:str)->list:
 
 # ---------------------------------------------------------------- the mutations
 # Each mutation: (kind, name, where, fn(paths, rng, src) -> extra, options). `extra` may name oracles:
-# 'substack' (an end slice may be dropped), 'scaled' {slice k: (slope, intercept)}, 'affine_tol' (mm).
+# 'substack' (an end slice may be dropped), 'scaled' {slice k: (slope, intercept)}, 'affine_tol' (mm), 'must_reject' (no T1 may be written).
 def US(v):
     "A US (unsigned short) value's bytes"
     return struct.pack('<H', v)
@@ -150,8 +150,8 @@ def _truncate_file(frac):
             b = p.read_bytes(); p.write_bytes(b[:int(len(b)*frac)])
     return fn
 
-def _resave(transfer_syntax=None, strip_meta=False, declare_implicit=False):
-    "Write files again: in another transfer syntax, without preamble and file meta, or with a file meta that lies about the VR"
+def _resave(transfer_syntax=None, strip_meta=False, declare_implicit=False, declare=None):
+    "Write files again: in another transfer syntax, without preamble and file meta, or with a file meta that lies about the VR (or declares `declare`)"
     def fn(paths, rng, src):
         for p in paths:
             ds = pydicom.dcmread(p)
@@ -163,13 +163,18 @@ def _resave(transfer_syntax=None, strip_meta=False, declare_implicit=False):
             elif strip_meta:
                 buf = pydicom.filebase.DicomBytesIO(); buf.is_little_endian, buf.is_implicit_VR = True, False
                 pydicom.filewriter.write_dataset(buf, ds); p.write_bytes(buf.getvalue())
-            elif declare_implicit:   # only the file meta changes: the data set stays explicit VR while the meta says implicit
+            elif declare_implicit or declare:   # only the file meta changes: the data set stays explicit VR while the meta says implicit (or deflated)
                 b = p.read_bytes(); n = 132 + 12 + int(pydicom.filereader.read_file_meta_info(p).FileMetaInformationGroupLength)
-                ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+                ds.file_meta.TransferSyntaxUID = declare or pydicom.uid.ImplicitVRLittleEndian
                 m = pydicom.filebase.DicomBytesIO(); m.is_little_endian, m.is_implicit_VR = True, False
                 pydicom.filewriter.write_file_meta_info(m, ds.file_meta, enforce_standard=True)
                 p.write_bytes(b[:128] + b'DICM' + m.getvalue() + b[n:])
     return fn
+
+def _meta_length_6(paths, rng, src):
+    "The file meta group length element (0002,0000) UL says 6 bytes where it holds 4 (byte 138 of the file: 4 -> 6)"
+    for p in paths:
+        b = bytearray(p.read_bytes()); assert b[132:138] == b'\x02\x00\x00\x00UL' and b[138] == 4; b[138] = 6; p.write_bytes(bytes(b))
 
 def _junk(name, content):
     "Add a junk file `name` next to the series"
@@ -239,7 +244,8 @@ def mutations()->list:
     M += [header('RescaleSlope', b'0'), header('RescaleSlope', b'0', 'all'), header('RescaleIntercept', b'1e39'),
           header('RescaleSlope', b'1e39', 'all'), ('header', 'RescaleSlope=2, Intercept=-10 (one slice)', 'one', _scale_one, {}),
           ('header', 'RescaleSlope=1, Intercept=1 (all)', 'all', _rescale_all(b'1', b'1'), {}),
-          ('header', 'RescaleSlope=0.5, Intercept=0 (all)', 'all', _rescale_all(b'0.5', b'0'), {})]
+          ('header', 'RescaleSlope=0.5, Intercept=0 (all)', 'all', _rescale_all(b'0.5', b'0'), {}),
+          header('RescaleSlope', b'1e30', 'middle', must_reject=True), header('RescaleSlope', b'1e-30', 'middle', must_reject=True)]
     M += [header('PixelSpacing', v, w) for v in (b'-1.015625\\1.015625', b'0\\0', b'1.015625', b'1\\1\\1', b'abc\\1', b'1e999\\1')
           for w in ('one', 'all')] + [delete('PixelSpacing'), delete('PixelSpacing', 'all')]
     M += [header('ImageOrientationPatient', v, w) for v in (b'0\\1\\0\\0\\0', b'0\\1\\0\\0\\0\\-1\\0', b'0\\1\\1\\0\\0\\-1',
@@ -263,6 +269,7 @@ def mutations()->list:
           ('header', 'Philips with DiffusionBValue 0 (all)', 'all', _philips_b0, {}),
           header('Modality', b'CT', 'all'), header('SOPClassUID', b'1.2.3', 'all'), header('SpecificCharacterSet', b'ISO_IR 192', 'all'),
           header('Manufacturer', TEXT['latin1'], 'all')]
+    M += [header(kw, v, 'one') for kw in ('AcquisitionDate', 'AcquisitionTime') for v in (b'', b'abc', b'2025-13-45', TEXT['bigint'])]
     M += [header('PatientID', b'OTHER', 'one'), header('PatientID', b'OTHER', 'all'), header('PatientName', b'OTHER^NAME', 'one'),
           header('PatientBirthDate', b'19000101', 'one'), header('PatientID', b'', 'all'), header('PatientName', TEXT['latin1'], 'all'),
           ('header', 'another patient\'s T2 in the subject folder', 'one', _second_patient_series, {})]
@@ -286,6 +293,8 @@ def mutations()->list:
           ('file', 'file meta stripped', 'one', _resave(strip_meta=True), {}),
           ('file', 'file meta stripped (all)', 'all', _resave(strip_meta=True), {}),
           ('file', 'meta says implicit VR, data explicit', 'one', _resave(declare_implicit=True), {}),
+          ('file', 'meta says deflated, data plain', 'one', _resave(declare=pydicom.uid.DeflatedExplicitVRLittleEndian), {}),
+          ('file', 'meta group length element 6 bytes long', 'one', _meta_length_6, {}),
           ('file', 're-encoded implicit VR', 'all', _resave(transfer_syntax=pydicom.uid.ImplicitVRLittleEndian), {}),
           ('file', 're-encoded big endian', 'one', _resave(transfer_syntax=pydicom.uid.ExplicitVRBigEndian), {}),
           ('file', 're-encoded deflated', 'one', _resave(transfer_syntax=pydicom.uid.DeflatedExplicitVRLittleEndian), {}),
@@ -358,6 +367,8 @@ def run_case(args):
         bad = [r for r in reasons if '\n' in r or str(ws) in r or 'sub01/' in r or RAW.search(r)]
         if bad: return dict(row, outcome='bad reason', detail=bad[0][:160])
         t1 = sorted(dst.rglob('T1_*.nii.gz')) if dst.exists() else []
+        if t1 and opts.get('must_reject'):   # an implausible slice (a slope of 1e30 on one of them) must never be written
+            return dict(row, outcome='WRONG', detail='written, where the series must be refused')
         if t1:
             img = nib.load(t1[0]); tol = opts.get('affine_tol', 2e-3)
             exp = ref
@@ -399,6 +410,22 @@ def run_fuzz(n_cases:int=300, seed:int=0, workers:int|None=None, progress:bool=F
     return pd.DataFrame(list(rows))
 
 GOOD = ('equal', 'equal (end slice dropped)', 'rejected', 'refused (one line)')
+
+def damaged_export(dest:Path, kinds=('file', 'pixel', 'header'), n_good:int=2, seed:int=0)->dict:
+    "One export holding a subject per mutation of `kinds` (`m<index>`) and `n_good` untouched subjects (`good<k>`); returns subject -> mutation name"
+    dest = Path(dest); dest.mkdir(parents=True); out = {}
+    with tempfile.TemporaryDirectory(prefix='fuzz_export_', dir=dest.parent) as tmp:   # beside DST: subjects are moved, not copied
+        base = make_base(Path(tmp)/'base')
+        for k in range(n_good): shutil.copytree(base/'sub01', dest/f'good{k}'); out[f'good{k}'] = ''
+        for i, (kind, name, where, fn, opts) in enumerate(mutations()):
+            if kind not in kinds: continue
+            src = Path(tmp)/f'ws{i}'; shutil.copytree(base, src)
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                fn(targets(src, random.Random(seed*1_000_003 + i), where), random.Random(i), src)
+            (top,) = os.listdir(os.fsencode(src))   # the subject folder (renamed by one mutation)
+            os.rename(os.path.join(os.fsencode(src), top), dest/f'm{i:03d}'); out[f'm{i:03d}'] = name
+    return out
 
 def summary(df:pd.DataFrame)->pd.DataFrame:
     "Cases per mutation kind and outcome"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
-from .core import atomic_write, hold_lock, FolderBusy, worker_pool, step_progress, can_redraw, console_errors, UserError
+from .core import atomic_write, hold_lock, FolderBusy, worker_pool, step_progress, can_redraw, console_errors, UserError, check_choice
 from .labels import read_labels, subject_key, LabelsWarning
 
 # %% auto #0
@@ -85,6 +85,8 @@ def sidecar(g:pd.DataFrame,       # rows of the volume
     if opt('scan_options'): meta['ScanOptions'] = opt('scan_options')                 # FS: fat-suppressed (dicom ranks it second)
     if opt('contrast'): meta['ContrastBolusAgent'] = opt('contrast') if salt is None else True   # post-contrast; free text only without salt
     if opt('lossy'): meta['LossyImageCompression'] = opt('lossy')                     # '01': the source pixels were lossy-compressed
+    from spine_osteo.dicom import inversion_kind
+    if kind := inversion_kind(r)[0]: meta['InversionKind'] = kind                      # T1 FLAIR, STIR...: which inversion-recovery variant was chosen
     if salt is None: meta['AcquisitionMonth'] = re.sub(r'\D', '', r['date'] or '')[:6]
     meta.update(ConversionSoftware=f'spine_osteo.convert (pydicom {pydicom.__version__}, nibabel {nib.__version__})',
                 Pseudonymized=salt is not None, SourceFingerprint=_fingerprint(g, salt))
@@ -148,8 +150,10 @@ class OutputFolder:
     "The output folder of one conversion: refuses a foreign or mixed folder, locks it, and keeps the manifest of the files the converter wrote"
     def __init__(self, root:str|Path,        # the output folder
                  salt:str|None=None,          # pseudonymization salt of this run (None: plain)
+                 settings:dict|None=None,     # the selection settings of this run (subject_from, orientation rule, ...): a batch must match the folder's
                 ):
         self.root, self.salt, self.files, self._lock, self._created, self._fresh = Path(root), salt, {}, None, False, False
+        self.settings = None if settings is None else {k: (list(v) if isinstance(v, tuple) else v) for k, v in settings.items()}
         self._nonce = secrets.token_hex(16) if salt is not None else None   # a new folder's; `check` takes an existing folder's
         self._salt_check = _salt_check(salt, self._nonce)
         self.check()
@@ -173,6 +177,12 @@ class OutputFolder:
             raise ValueError(f"{r}: was converted {was} --pseudonymize; converting {now} it into the same folder would give patients a second copy under another key; use a new output folder")
         if files and pseudo and check != self._salt_check:
             raise ValueError(f"{r}: was converted with a different --pseudonymize salt; mixing salts would give patients a second copy under another key; use the same salt or a new output folder")
+        old = man.get('settings')
+        if files and isinstance(old, dict) and self.settings is not None:
+            for k in sorted(set(old) | set(self.settings)):
+                if old.get(k) != self.settings.get(k):
+                    raise ValueError(f"{r}: was converted with {k}={old.get(k)!r}, this batch has {k}={self.settings.get(k)!r}; batches in one folder "
+                                     "must be selected alike: use the folder's settings or a new output folder")
         self.files = {str(k): str(v) for k, v in files.items()}
 
     def __enter__(self):
@@ -225,22 +235,25 @@ class OutputFolder:
         new = {k: v for k, v in files.items() if k not in self.files and free(k)}
         if new: self.files.update(new); self.save()
 
-    def finish(self, kept:dict)->list:
-        "Remove the files of the manifest this run did not write or keep (stale copies), and record what is kept"
+    def finish(self, kept:dict,          # relative path -> subject of the files this run wrote or found up to date
+               subjects=None,        # the subjects of this batch: only their stale files go (None: every file not kept)
+              )->list:               # relative paths removed
+        "Remove the files of the manifest this run did not write or keep (stale copies) of this batch's subjects, and record what is kept"
         top = self.root.resolve(); removed = []
-        for rel in sorted(set(self.files) - set(kept)):
+        mine = {k for k, v in self.files.items() if subjects is None or v in set(subjects)}   # files of earlier batches' other subjects stay
+        for rel in sorted(mine - set(kept)):
             p = dest_path(self.root, rel)
             if p.exists() or p.is_symlink(): p.unlink(); removed.append(rel)
             for d in [q for q in p.parents if top in q.parents]:   # prune folders the removal left empty, up to the root
                 try: d.rmdir()
                 except OSError: break
-        self.files = dict(kept); self.save()
+        self.files = {**{k: v for k, v in self.files.items() if k not in mine}, **kept}; self.save()
         return removed
 
     def save(self):
         "Write the manifest atomically"
         man = dict(written_by='spine_osteo.convert', format=1, pseudonymized=self.salt is not None, salt_check=self._salt_check,
-                   **({'salt_nonce': self._nonce} if self._nonce else {}),
+                   **({'salt_nonce': self._nonce} if self._nonce else {}), **({'settings': self.settings} if self.settings is not None else {}),
                    files=dict(sorted(self.files.items())))
         atomic_write(dest_path(self.root, MANIFEST), json.dumps(man, indent=1))
 
@@ -358,11 +371,11 @@ def _notes(lab:dict, names:dict, removed:list, foreign:list, salt, n_named:int, 
     "Lines after the summary: what was removed, left alone or not read, labels without images, and what the outputs identify"
     notes = []
     if unread: notes.append(f"warning: {len(unread)} folder(s) under the input are symbolic links that were not read" + ('' if salt is not None else f" (e.g. {unread[0]})")
-                            + "; their files are not converted: pass the real folders, or copy them into the input")
+                            + "; their files are not converted: pass --follow-links (each real folder is read once), or the real folders")
     if shared: notes.append(f"warning: {len(shared)} patient(s) appear under more than one subject (e.g. {', '.join(shared[0][:3])}: the same PatientID, "
                             "name and birth date): a repeat visit or a copied folder puts one patient in training and validation; keep one folder per patient, "
                             "or convert with --subject-from patient_id (if the export gave every patient the same ID, this warning is expected)")
-    if removed: notes.append(f"removed {len(removed)} file(s) that an earlier conversion wrote here and this one no longer selects (a changed label or series, or a subject no longer in the input)")
+    if removed: notes.append(f"removed {len(removed)} file(s) that an earlier conversion wrote here and this one no longer selects (a changed label or series, or with --replace-all a subject no longer in the input)")
     if foreign: notes.append(f"left alone: {len(foreign)} file(s) beside the outputs that the converter did not write (e.g. {foreign[0]}); a subject with two T1 or T2 files is refused by the data loaders")
     keys = set(names) | {subject_key(n) for ns in names.values() for n in ns}
     missing = sorted(set(lab) - keys)
@@ -401,8 +414,16 @@ def summarize(rep:pd.DataFrame,          # conversion report
     return '\n'.join(lines)
 
 # %% ../nbs/10_convert.ipynb #a6ef34f0
+def _with_earlier_batches(rep:pd.DataFrame, dest:Path)->pd.DataFrame:
+    "This run's report rows and the rows of the folder's report for subjects this batch does not hold (earlier batches)"
+    try: old = pd.read_csv(dest_path(dest, REPORT), dtype=str, keep_default_na=False)
+    except (OSError, ValueError): return rep
+    if 'subject' not in old: return rep
+    old = old[~old.subject.isin(set(rep.subject.astype(str)))]
+    return pd.concat([rep.astype(object), old], ignore_index=True).sort_values('subject', kind='stable') if len(old) else rep
+
 _REPORT_COLS = ['subject', 'series', 'class', 'n_files', 'orientation', 'decision', 'reason', 'label', 'series_number',
-                'description', 'class_reason', 'conflict', 'n_slices', 'step', 'output']
+                'description', 'class_reason', 'conflict', 'n_slices', 'step', 'output', 'region', 'region_reason']   # region: `region.judge_regions`
 
 def _series_ref(r)->str:
     "A volume named by its series number only (no free text)"
@@ -411,11 +432,11 @@ def _series_ref(r)->str:
 
 _KEY_ERROR = re.compile(r'would both become subject|no letter or digit to make a subject key')
 
-def _scan_export(src:Path, subject_from:str, workers, progress:bool, salt:str|None)->tuple:
+def _scan_export(src:Path, subject_from:str, workers, progress:bool, salt:str|None, follow_links:bool=False)->tuple:
     "(header rows, skipped-file counts) of the export; one line when it holds no image or two sources would share a subject key"
     from spine_osteo.dicom import scan_dicom   # pydicom: imported when a conversion runs, not for `--help`
     if progress and not can_redraw(): print(f"headers: reading every file under the input folder", flush=True)
-    try: hdr, skipped = scan_dicom(src, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
+    try: hdr, skipped = scan_dicom(src, subject_from, workers, progress and can_redraw(), follow_links)   # its bar is no good in a log
     except ValueError as e:   # subject keys that collide or cannot be made: the message quotes folder names or PatientIDs
         if salt is None or not _KEY_ERROR.search(str(e)): raise
         raise ValueError(f"{src}: two subject folders or PatientIDs would become one subject key, or one has no letter or digit "
@@ -488,18 +509,25 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                   dry_run:bool=False,            # report only, write nothing
                   wanted:tuple=('T1','T2'),      # classes to write
                   require_sagittal:bool=True,    # only sagittal stacks qualify (False: sagittal preferred)
+                  region:str='lumbar',           # the region to take: 'lumbar', 'thoracic', 'cervical' (words and slab position), or 'any'
+                  max_days_apart:int|None=30,    # pair a T1 and T2 from two studies at most this many days apart (None: any)
+                  replace_all:bool=False,        # DST holds this export only: remove earlier batches' subjects it does not hold
+                  follow_links:bool=False,       # read folders under `src` that are symbolic links (each real folder once)
                   progress:bool=True,            # progress (a bar in a terminal, lines in a log)
                   verbose:bool=True,             # print the summary
                  )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
     "Convert the best T1 and T2 of every subject under `src` to NIfTI in `dest/<class>/<T1|T2>/<subject>/`"
     from spine_osteo.selection import assess_series   # pydicom and nibabel: imported when a conversion runs, not for `--help`
     _check_args(src, dest, subject_from, workers, pseudonymize, wanted)
+    from spine_osteo.region import REGION_CHOICES
+    check_choice(region, REGION_CHOICES, '--region')
     src, dest, salt = Path(src), Path(dest), pseudonymize
     lab = read_labels(labels, name_subjects=salt is None)
-    out, removed, kept = OutputFolder(dest, salt), [], {}
+    settings = dict(subject_from=subject_from, require_sagittal=require_sagittal, region=region, max_days_apart=max_days_apart, wanted=list(wanted))
+    out, removed, kept, earlier = OutputFolder(dest, salt, settings), [], {}, []
     with (contextlib.nullcontext(out) if dry_run else out):
-        hdr, skipped = _scan_export(src, subject_from, workers, progress, salt)
-        grp, vols = assess_series(hdr, wanted, require_sagittal)
+        hdr, skipped = _scan_export(src, subject_from, workers, progress, salt, follow_links)
+        grp, vols = assess_series(hdr, wanted, require_sagittal, region, max_days_apart)
         names = _label_volumes(vols, hdr, src, subject_from, lab, labels, salt)
         pn = {h for hs in hdr.pn_hash for h in hs}
         n_named = sum(hashlib.sha256(s.lower().encode()).hexdigest()[:16] in pn for s in vols.subject.unique())
@@ -509,14 +537,16 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
         vols['output'] = ''
         if not dry_run:
             kept = _write_selected(vols, grp, out, dest, src, salt, workers, progress)
-            removed = out.finish(kept)
+            removed = out.finish(kept, None if replace_all else set(vols.subject))   # earlier batches' other subjects stay, unless replace_all
+            earlier = sorted(set(out.files.values()) - set(vols.subject))
         shared = _shared_patients(vols)   # subjects as written (pseudonyms with a salt)
         if salt is not None: vols = _pseudonymize_text(vols, grp, names, salt)
         vols['reason'] = [_cite_files(t, (), src, dest) for t in vols.reason]   # one line, no path, whatever a reason quotes
         rep = vols.rename(columns={'cls': 'class'})[_REPORT_COLS]
-        if not dry_run: atomic_write(dest_path(dest, REPORT), write=lambda t: rep.to_csv(t, index=False))
+        if not dry_run: atomic_write(dest_path(dest, REPORT), write=lambda t: _with_earlier_batches(rep, dest).to_csv(t, index=False))
     if verbose:
         notes = _notes(lab, names, removed, [] if dry_run else _foreign_files(dest, [*kept, *removed]), salt, n_named, _unread_links(src, hdr.path), shared)
+        if earlier: notes.append(f"kept {len(earlier)} subject(s) of earlier batches in DEST; {MANIFEST} and {REPORT} cover them and this batch")
         print(('\n' if progress else '') + '\n'.join([summarize(rep, skipped, wanted, dry_run)] + notes))
     return rep
 
@@ -531,6 +561,10 @@ def convert_cli(src:str,                # root of the DICOM export
                 salt_file:str=None,     # a file holding the salt instead (keeps it out of `ps` and the shell history)
                 dry_run:bool=False,     # report what would be done, write nothing
                 any_orientation:bool=False, # let a non-sagittal T1/T2 be chosen when no sagittal one is valid
+                region:str='lumbar',    # the part of the spine to take: lumbar, thoracic or cervical (by words and slab position), or any
+                max_days_apart:int=30,  # pair a T1 and a T2 of two studies only when at most this many days apart (one study is always preferred)
+                replace_all:bool=False, # make DEST hold this export only (remove the subjects of earlier batches that it does not hold)
+                follow_links:bool=False, # read folders of the export that are symbolic links (each real folder once)
                ):
     "Convert the best sagittal T1 and T2 of every subject in a DICOM export to NIfTI, filed by class"
     with console_errors('spine-osteo-convert', interrupted='interrupted; run the same command again to finish (volumes already written are kept)'):
@@ -544,6 +578,8 @@ def convert_cli(src:str,                # root of the DICOM export
                           "and then recompute every pseudonym from the PatientIDs or folder names; use 16 or more random characters, kept secret")
         warnings.simplefilter('always', LabelsWarning)   # every labels problem, each as one line
         rep = convert_dicom(src, dest, labels=labels, subject_from=subject_from, workers=workers, pseudonymize=pseudonymize,
-                            dry_run=dry_run, require_sagittal=not any_orientation)
+                            dry_run=dry_run, require_sagittal=not any_orientation, region=region,
+                            max_days_apart=max_days_apart, replace_all=replace_all,
+                            follow_links=follow_links)
         if not dry_run and not (rep.output != '').any():
             raise UserError(f"nothing was written: no series qualified as {' or '.join(('T1', 'T2'))}; {REPORT} in DEST says why for each")

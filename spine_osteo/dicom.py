@@ -18,8 +18,9 @@ from .labels import subject_key
 
 # %% auto #0
 __all__ = ['header_text', 'printable_name', 'quote_value', 'number_or_none', 'transfer_syntax', 'read_header', 'scan_dicom',
-           'echo_keys', 'group_series', 'classify_series', 'slice_normal', 'orientation_name', 'check_series',
-           'select_series', 'volume_affine', 'load_volume', 'assess_series', 'split_by_patient', 'load_subject_pair']
+           'echo_keys', 'group_series', 'inversion_kind', 'classify_series', 'slice_normal', 'orientation_name',
+           'check_series', 'select_series', 'volume_affine', 'load_volume', 'assess_series', 'split_by_patient',
+           'load_subject_pair']
 
 # %% ../nbs/05_dicom.ipynb #15f443c5
 _NUM = re.compile(r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
@@ -238,7 +239,6 @@ _DEFLATED = '1.2.840.10008.1.2.1.99'
 
 _MR_IMAGE = '1.2.840.10008.5.1.4.1.1.4'   # MR Image Storage and its enhanced / legacy-converted variants
 
-_PARSE_ERRORS = (InvalidDicomError, NotImplementedError, ValueError, EOFError, struct.error, KeyError, IndexError, OverflowError)
 
 def _looks_like_dicom(head:bytes, size:int)->bool:
     "Cheap test of a file's first 136 bytes: 'DICM' after the 128-byte preamble, or a plausible first element (group 0002 or 0008)"
@@ -325,9 +325,10 @@ def _header_rows(ds, path:str, groups:tuple, px:dict, status:dict, bad:list)->li
     itype = tuple(x.upper() for x in header_text(g('ImageType')).split('\\') if x)
     ge_type = _num(g(0x0043102F)) if maker.upper().startswith('GE') else None
     base = dict(path=path, sop_class=header_text(g('SOPClassUID')), series_uid=header_text(g('SeriesInstanceUID')),
-        study_uid=header_text(g('StudyInstanceUID')), patient_id=header_text(g('PatientID')), patient=_patient_key(ds), pn_hash=_name_hashes(ds),
+        sop_uid=header_text(g('SOPInstanceUID')), study_uid=header_text(g('StudyInstanceUID')), patient_id=header_text(g('PatientID')), patient=_patient_key(ds), pn_hash=_name_hashes(ds),
         series_number=_num(g('SeriesNumber')), acq_number=_num(g('AcquisitionNumber')),
-        description=header_text(g('SeriesDescription')), protocol=header_text(g('ProtocolName')),
+        description=header_text(g('SeriesDescription')), protocol=header_text(g('ProtocolName')), study_description=header_text(g('StudyDescription')),
+        body_part=header_text(g('BodyPartExamined')).upper(), frame_of_ref=header_text(g('FrameOfReferenceUID')),
         sequence=header_text(g('SequenceName')) or header_text(g('PulseSequenceName')),
         scanning_sequence=header_text(g('ScanningSequence')), sequence_variant=header_text(g('SequenceVariant')),
         echo_pulse=header_text(g('EchoPulseSequence')), inversion_recovery=header_text(g('InversionRecovery')),
@@ -404,7 +405,7 @@ def read_header(path:str|Path, # any file
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 try: ds, groups = _read_dataset(fp)
-                except _PARSE_ERRORS: return _read_damaged(path)
+                except Exception: return _read_damaged(path)   # whatever pydicom raises on a damaged file (zlib.error, BytesLengthException, ...)
                 if header_text(_get(ds.file_meta, 'MediaStorageSOPClassUID')) == '1.2.840.10008.1.3.10': return [], 'dicomdir'
             if 'Rows' not in ds or 'Columns' not in ds:
                 if not (header_text(_get(ds, 'SOPClassUID')).startswith(_MR_IMAGE) and _get(ds, 'SeriesInstanceUID')):
@@ -428,7 +429,7 @@ def _read_damaged(path:str)->tuple:
             ts = pydicom.uid.UID(header_text(_get(meta, 'TransferSyntaxUID')) or '1.2.840.10008.1.2.1')
             for el in data_element_generator(fp, ts.is_implicit_VR, ts.is_little_endian,
                                              stop_when=lambda tag, vr, length: tag in _PIXEL_TAGS): elems[el.tag] = el
-        except _PARSE_ERRORS: pass
+        except Exception: pass   # the damage: keep what came before it
     ds = pydicom.Dataset(elems)
     if 'SeriesInstanceUID' not in ds or 'Rows' not in ds: return [], 'unreadable'
     bad = []
@@ -442,9 +443,14 @@ def _map(fn, items:list, workers:int|None, progress:bool=True, min_parallel:int=
         return list(step_progress(ex.map(fn, items), len(items), comment or 'items', progress))   # a bar, or plain lines in a log
 
 # %% ../nbs/05_dicom.ipynb #3df55060
+def _read_one(path:str)->tuple:
+    "`read_header(path)`, where any exception is this file's reason to be skipped (`read_error (ZeroDivisionError)`), never the scan's end"
+    try: return read_header(path)
+    except Exception as e: return [], f"read_error ({type(e).__name__})"
+
 def _read_chunk(paths:list)->list:
     "Read the headers of a list of files (one process-pool task)"
-    return [read_header(p) for p in paths]
+    return [_read_one(p) for p in paths]
 
 def _source_of(path:str, root:Path, subject_from:str, row:dict)->tuple:
     "(kind, raw name) of the subject a file belongs to: its top-level folder (the root for files directly in it), or its PatientID"
@@ -474,16 +480,25 @@ def _subject_keys(sources, # (kind, raw name) pairs
         by_key[key] = src; out[src] = key
     return out
 
+def _export_files(src:Path, follow_links:bool=False)->list:
+    "Every file under `src` but macOS `._` files, sorted; links to folders followed when `follow_links`, each real folder once (a link cycle ends)"
+    out, seen = [], set()
+    for top, dirs, names in os.walk(src, followlinks=follow_links):
+        if (real := os.path.realpath(top)) in seen: dirs[:] = []; continue
+        seen.add(real); out += [os.path.join(top, n) for n in names if not n.startswith('._') and os.path.isfile(os.path.join(top, n))]
+    return sorted(out)
+
 def scan_dicom(src:str|Path,             # root folder of the DICOM export
                subject_from:str='folder', # 'folder' (top-level folder under `src`), 'patient_id', or 'root' (all of `src` is one subject)
                workers:int|None=None,     # processes for header reading (None: all cores)
                progress:bool=True,        # show a progress bar
+               follow_links:bool=False,   # read folders that are symbolic links too (each real folder once)
               )->tuple:                   # (DataFrame one row per frame, dict of skipped-file counts)
     "Read every file's header under `src` in parallel; return the image rows, each with its subject key, and counts of skipped files"
     src = Path(src)
     if subject_from not in ('folder', 'patient_id', 'root'): raise ValueError(f"subject_from={subject_from!r}: use 'folder', 'patient_id' or 'root'")
     if not src.is_dir(): raise FileNotFoundError(f"{src}: input folder not found; pass the folder that holds the DICOM export")
-    files = sorted(str(p) for p in src.rglob('*') if p.is_file() and not p.name.startswith('._'))
+    files = _export_files(src, follow_links)
     workers = workers or os.cpu_count() or 1
     n_chunks = max(1, min(len(files)//16, workers*8)) if workers > 1 and len(files) >= 64 else 1
     chunks = [files[i::n_chunks] for i in range(n_chunks)]
@@ -539,6 +554,21 @@ def group_series(df:pd.DataFrame, # rows from `scan_dicom`
     df['series'], df['split_by'] = series, split
     return df
 
+# %% ../nbs/05_dicom.ipynb #24ea32f3
+def inversion_kind(r:dict|pd.Series, # one volume's header values: scanning_sequence, sequence_variant, inversion_recovery, ti, te, tr
+                  )->tuple:          # (kind or None, reason)
+    "What an inversion-recovery volume is, from TI and TE: 'STIR' (TI < 300), 'T1 FLAIR' (300 ≤ TI < 1500, TE < 30), 'T2 FLAIR' (TI ≥ 1500, TE ≥ 80) or 'IR'; None when not inversion recovery"
+    ss, sv = header_text(r.get('scanning_sequence')).upper().split('\\'), header_text(r.get('sequence_variant')).upper().split('\\')
+    ti, te, tr = (number_or_none(r.get(k)) for k in ('ti', 'te', 'tr'))
+    ir = 'IR' in ss or header_text(r.get('inversion_recovery')).upper() == 'YES' or ('MP' in sv and (ti or 0) > 0)
+    if not ir or ti is None or ti <= 0: return None, ''
+    if ti < 300: return 'STIR', f'inversion recovery TI {ti:g} < 300'
+    if te is None: return 'IR', f'inversion recovery TI {ti:g}, TE missing'
+    how = f"TI {ti:g}" + ('' if tr is None else f", TR {tr:g}") + f", TE {te:g}"
+    if ti < 1500 and te < 30: return 'T1 FLAIR', f'T1-weighted inversion recovery (T1 FLAIR): {how}'
+    if ti >= 1500 and te >= 80: return 'T2 FLAIR', f'fluid-attenuated T2 (T2 FLAIR): {how}'
+    return 'IR', f'inversion recovery, neither T1- nor T2-weighted: {how}'
+
 # %% ../nbs/05_dicom.ipynb #5e74520d
 _KEYWORDS = [  # (class, regex on lower-case text), first match wins
     ('STIR', r'stir|tirm|(?<![a-z])tir(?![a-z])|short.?tau'),
@@ -576,8 +606,11 @@ def _physics(r)->tuple:
     if 'LOCALIZER' in it: return 'localizer', 'ImageType LOCALIZER'
     ss, ep = r['scanning_sequence'].upper(), r['echo_pulse'].upper()
     tr, te, ti = (number_or_none(r[k]) for k in ('tr', 'te', 'ti'))
-    ir = 'IR' in ss.split('\\') or r['inversion_recovery'].upper() == 'YES'
-    if ir and ti is not None and 0 < ti < 300: return 'STIR', f'inversion recovery TI {ti:g} < 300'
+    inv, why = inversion_kind(r)
+    if inv == 'STIR': return 'STIR', why
+    if inv == 'T1 FLAIR': return 'T1', why
+    if inv: return 'other', why
+    if 'EP' in ss.split('\\'): return 'other', 'echo-planar imaging (ScanningSequence EP, no diffusion): BOLD, perfusion or the like, never a T1 or T2'
     if tr is None or te is None: return None, 'TR/TE missing'
     se = 'SE' in ss.split('\\') or ep == 'SPIN'
     gr = 'GR' in ss.split('\\') or ep == 'GRADIENT'
@@ -608,7 +641,11 @@ def classify_series(r:dict|pd.Series, # one volume's header values (its first ro
     cls, word, strong = _keyword(r)
     phys, why = _physics(r)
     it = r['image_type'] if isinstance(r['image_type'], tuple) else ()
-    conflict = False
+    conflict, inv = False, inversion_kind(r)[0]
+    if inv == 'T1 FLAIR' and strong and (cls, word) in (('other', 'flair'), ('STIR', 'tirm'), ('STIR', 'tir')):
+        cls, why = None, f"{why}; the name's '{word}' names the inversion, not the weighting"   # TI and TE decide: T1
+    if inv == 'T2 FLAIR' and cls in ('T1', 'T2', 'PD', 'STIR'):
+        return 'other', f"physics: {why}, never a T1, T2 or STIR (keyword '{word}')", True
     if cls and not strong and cls in ('T1', 'T2', 'PD') and phys != cls:
         return 'other', f"keyword '{word}' only in the sequence name {quote_value(r.get('sequence'), 30)} (weak evidence) and physics says {phys or 'nothing'} ({why})", True
     if cls:

@@ -6,18 +6,20 @@ Docs: https://spine-osteo.github.io/spine_osteo/selection.html.md"""
 
 # %% ../nbs/06_selection.ipynb #56c61bb5
 from __future__ import annotations
-import os, re, math, struct, warnings
+import os, re, math, struct, warnings, datetime
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import nibabel as nib
 import pydicom
-from .dicom import (scan_dicom, group_series, classify_series, orientation_name, echo_keys, slice_normal, header_text,
+from .dicom import (scan_dicom, group_series, classify_series, inversion_kind, orientation_name, echo_keys, slice_normal, header_text,
     quote_value, printable_name, number_or_none, transfer_syntax)
+from .region import slab_extent, judge_regions, region_rank, REGION_CHOICES
+from .core import check_choice
 
 # %% auto #0
-__all__ = ['check_series', 'series_label', 'select_series', 'volume_affine', 'load_volume', 'assess_series', 'split_by_patient',
-           'load_subject_pair']
+__all__ = ['check_series', 'series_label', 'select_series', 'volume_affine', 'load_volume', 'drop_exact_duplicates',
+           'assess_series', 'split_by_patient', 'load_subject_pair']
 
 # %% ../nbs/06_selection.ipynb #c569a2c7
 def _file(path:str)->str:
@@ -70,7 +72,10 @@ def check_series(g:pd.DataFrame,  # rows of one volume (`series` from `group_ser
     d = ipp @ n; order = np.argsort(d, kind='stable'); ds_ = np.diff(d[order])
     med = float(np.median(ds_))
     dup = ds_ < max(0.01, 0.01*abs(med))
-    if dup.any(): return dict(out, reason=f'duplicate positions: {int(dup.sum())+1} slices share a position (repeated or multi-volume series)')
+    if dup.any():
+        runs = np.split(np.arange(len(d)), np.where(~dup)[0] + 1)   # slices at one position: runs joined by duplicate steps
+        shared = [r for r in runs if len(r) > 1]
+        return dict(out, reason=f'duplicate positions: {sum(map(len, shared))} slices at {len(shared)} positions (repeated or multi-volume series)')
     span = ipp[order[-1]] - ipp[order[0]]
     ang = math.degrees(math.acos(min(1., abs(float(span @ n))/max(float(np.linalg.norm(span)), 1e-9))))
     tilt = g.gantry_tilt.dropna() if 'gantry_tilt' in g else pd.Series(dtype=float)
@@ -120,19 +125,78 @@ def _caveats(r)->list:
     elif m := re.search(_FATSAT_WORDS, text): out.append(f"fat-suppressed by its name ({m.group()!r})")
     return out
 
-def _rank_key(r)->tuple:
-    "Sort key of a candidate: smaller is better"
-    return (not r['ok'], r['orientation'] != 'sagittal', len(_caveats(r)), -round(r['coverage'] or 0, 1), round(r['voxel'] or np.inf, 4),
-            tuple(-ord(c) for c in f"{r['date']}{r['time']}".ljust(21)), r['series'])
+_DA = re.compile(r'(\d{4})\.?(\d{2})\.?(\d{2})')        # DICOM DA (and ACR-NEMA's YYYY.MM.DD)
+_TM = re.compile(r'(\d{1,2}(?::?\d{2}){0,2})(\.\d{1,6})?')   # DICOM TM: HH, HHMM or HHMMSS (colons of ACR-NEMA allowed), a fraction
 
-def _why_lost(r, w)->str:
-    "The first selection criterion on which candidate `r` lost to the winner `w`"
+def _acquired(r)->tuple|None:
+    "(YYYYMMDD, HHMMSS.ffffff) of a volume's acquisition as numbers, or None when its date is not a calendar date or its time not a DICOM time"
+    d, t = (header_text(r.get(k)) for k in ('date', 'time'))
+    m, n = _DA.fullmatch(d), _TM.fullmatch(t)
+    if not (m and n): return None
+    try: datetime.date(*map(int, m.groups()))
+    except ValueError: return None
+    return int(''.join(m.groups())), float(n.group(1).replace(':', '').ljust(6, '0') + (n.group(2) or ''))
+
+def _reconstruction(r)->tuple:
+    "Preference among reconstructions of one acquisition from ImageType, smaller is better: ORIGINAL/PRIMARY, intensity-normalised (NORM), distortion-corrected (DIS2D/DIS3D)"
+    it = r.get('image_type') if isinstance(r.get('image_type'), tuple) else ()
+    return (it[:2] != ('ORIGINAL', 'PRIMARY'), 'NORM' not in it, not {'DIS2D', 'DIS3D'} & set(it))
+
+def _rank_key(r, by_time:bool=True)->tuple:
+    "Sort key of a candidate: smaller is better (the acquisition time counts only when `by_time`)"
+    t = _acquired(r) if by_time else None
+    return (not r['ok'], r['orientation'] != 'sagittal', len(_caveats(r)), -round(r['coverage'] or 0, 1), round(r['voxel'] or np.inf, 4),
+            _reconstruction(r), (-t[0], -t[1]) if t else (0, 0), r['series'])
+
+def _why_lost(r, w, by_time:bool=True, region:str='lumbar')->str:
+    "The first selection criterion on which candidate `r` lost to the winner `w` (acquisition times compared only when `by_time`)"
+    if 'region' in r and region_rank(r['region'], region) > region_rank(w['region'], region):
+        return f"lost to {series_label(w)}: region {r['region']}, not {region} ({r['region_reason']})"
     if r['orientation'] != 'sagittal' and w['orientation'] == 'sagittal': return f"lost to {series_label(w)}: {r['orientation']}, not sagittal"
     if len(_caveats(r)) > len(_caveats(w)): return f"lost to {series_label(w)}: {'; '.join(_caveats(r))}"
     if round(r['coverage'] or 0, 1) < round(w['coverage'] or 0, 1): return f"lost to {series_label(w)}: less coverage ({r['coverage']:.1f} vs {w['coverage']:.1f} mm)"
     if round(r['voxel'] or np.inf, 4) > round(w['voxel'] or np.inf, 4): return f"lost to {series_label(w)}: coarser voxels ({r['voxel']:.3g} vs {w['voxel']:.3g} mm³)"
-    if f"{r['date']}{r['time']}" < f"{w['date']}{w['time']}": return f"lost to {series_label(w)}: acquired earlier"
+    if _reconstruction(r) > _reconstruction(w):
+        return (f"lost to {series_label(w)}: another reconstruction is preferred (ORIGINAL/PRIMARY, then intensity-normalised NORM, then "
+                f"distortion-corrected DIS2D/DIS3D): ImageType {'/'.join(r['image_type'])} vs {'/'.join(w['image_type'])}")
+    if not by_time: return f"lost to {series_label(w)}: tie broken by series id (acquisition times not compared: a candidate's date or time is missing or not a DICOM date and time)"
+    if _acquired(r) < _acquired(w): return f"lost to {series_label(w)}: acquired earlier"
     return f"lost to {series_label(w)}: tie broken by series id"
+
+def _pair_study(cand:pd.DataFrame, wanted:tuple, key)->dict:
+    "subject -> the study (StudyInstanceUID) to take its pair from, where its candidates span several studies and one or more holds every wanted class: the one whose best first-class candidate ranks best by `key`"
+    if 'study_uid' not in cand: return {}
+    out = {}
+    for s, g in cand.groupby('subject'):
+        full = [st for st, gg in g.groupby('study_uid') if set(wanted) <= set(gg.cls)]
+        if g.study_uid.nunique() > 1 and full:
+            out[s] = min(full, key=lambda st: min(key(i) for i in g.index[(g.study_uid == st) & (g.cls == wanted[0])]))
+    return out
+
+def _days(r)->int|None:
+    "Days since year 1 of a volume's acquisition date, None when unknown"
+    t = _acquired(r)
+    return None if t is None else datetime.date(t[0]//10000, t[0]//100 % 100, t[0] % 100).toordinal()
+
+def _across_studies(vols:pd.DataFrame, wanted:tuple, max_days:int|None)->pd.DataFrame:
+    "Say which studies a selected pair comes from when it spans two; refuse the later classes' volumes when the studies lie more than `max_days` apart or their dates are unknown"
+    if 'study_uid' not in vols: return vols
+    for s, g in vols[vols.decision == 'selected'].groupby('subject'):
+        if g.study_uid.nunique() < 2: continue
+        first = g[g.cls == wanted[0]]
+        if not len(first): continue
+        d0 = _days(first.iloc[0])
+        for i in g.index[g.cls != wanted[0]]:
+            d = _days(vols.loc[i]); apart = None if d is None or d0 is None else abs(d - d0)
+            if max_days is None or (apart is not None and apart <= max_days):
+                note = f"; from another study than the {wanted[0]}" + ('' if apart is None else f", {apart} days apart")
+                vols.at[i, 'reason'] += note; vols.at[first.index[0], 'reason'] += f"; the {vols.at[i, 'cls']} comes from another study" + ('' if apart is None else f", {apart} days apart")
+            else:
+                vols.at[i, 'decision'] = 'not selected'
+                vols.at[i, 'reason'] = (f"the best {vols.at[i, 'cls']} comes from another study than the {wanted[0]}, "
+                                        + ('on an unknown date' if apart is None else f"{apart} days apart") + f" (more than {max_days}): not paired; "
+                                        "pass a larger max_days_apart (spine-osteo-convert --max-days-apart N) to pair across studies")
+    return vols
 
 def _patients_of(vols:pd.DataFrame)->dict:
     "subject -> sorted patient keys of its volumes (only where `vols` has a `patient` column)"
@@ -142,8 +206,10 @@ def _patients_of(vols:pd.DataFrame)->dict:
 def select_series(vols:pd.DataFrame, # one row per volume: subject, series, cls, ok, orientation, coverage, voxel, date, time (patient)
                   wanted=('T1','T2'), # classes to pick one volume of, per subject
                   require_sagittal:bool=True, # only sagittal stacks qualify (False: sagittal is merely preferred)
+                  region:str='lumbar', # the region to take (`region.REGION_CHOICES`), where `vols` has a `region` column
+                  max_days_apart:int|None=30, # a pair from two studies at most this many days apart (None: any), where `vols` has `study_uid`
                  )->pd.DataFrame:     # `vols` with `decision` and `reason` (and `rank` for candidates)
-    "Pick the best volume of each wanted class per subject, never pairing two patients; say why every other volume was not picked"
+    "Pick the best volume of each wanted class per subject, never pairing two patients, from one study where one holds them all; say why every other volume was not picked"
     vols = vols.copy()
     vols['decision'], vols['reason'], vols['rank'] = 'skipped', '', np.nan
     mixed = {s: ps for s, ps in _patients_of(vols).items() if len(ps) > 1}
@@ -158,15 +224,22 @@ def select_series(vols:pd.DataFrame, # one row per volume: subject, series, cls,
         elif require_sagittal and r['orientation'] != 'sagittal':
             vols.at[i, 'decision'], vols.at[i, 'reason'] = 'not selected', f"{r['orientation']}, not sagittal"
     cand = vols.cls.isin(wanted) & vols.ok & ~vols.subject.isin(list(mixed)) & ((vols.orientation == 'sagittal') | (not require_sagittal))
+    place = lambda i: region_rank(vols.at[i, 'region'], region) if 'region' in vols else 0   # a region other than the one asked never wins
+    study = _pair_study(vols[cand], wanted, lambda i: (place(i), _rank_key(vols.loc[i])))
     for (s, c), g in vols[cand].groupby(['subject', 'cls']):
-        ranked = sorted(g.index, key=lambda i: _rank_key(vols.loc[i]))
+        by_time = all(_acquired(vols.loc[i]) for i in g.index)   # an unknown date never "loses" as acquired earlier
+        other = lambda i: s in study and vols.at[i, 'study_uid'] != study[s]   # outside the study that holds the whole pair
+        ranked = sorted(g.index, key=lambda i: (place(i), other(i), _rank_key(vols.loc[i], by_time)))
         w = vols.loc[ranked[0]]
         for k, i in enumerate(ranked):
             vols.at[i, 'rank'] = k
             vols.at[i, 'decision'] = 'selected' if k == 0 else 'not selected'
-            vols.at[i, 'reason'] = (f"best {c}: {w['orientation']}, {w['n_slices']} slices" + ''.join(f"; note: {x}" for x in _caveats(w))
-                                    if k == 0 else _why_lost(vols.loc[i], w))
-    return vols
+            kind = w.get('variant') if isinstance(w.get('variant'), str) and w.get('variant') else ''   # e.g. T1 FLAIR, recorded in the reason
+            vols.at[i, 'reason'] = (f"best {c}: {w['orientation']}, {w['n_slices']} slices" + (f", {kind}" if kind else '') + ''.join(f"; note: {x}" for x in _caveats(w))
+                                    + (f"; {w['duplicates']}" if isinstance(w.get('duplicates'), str) and w.get('duplicates') else '')
+                                    if k == 0 else f"lost to {series_label(w)}: from another study than the one holding the subject's whole pair (pairs come from one study)"
+                                    if other(i) and not other(ranked[0]) and place(i) == place(ranked[0]) else _why_lost(vols.loc[i], w, by_time, region))
+    return _across_studies(vols, wanted, max_days_apart)
 
 # %% ../nbs/06_selection.ipynb #4834b421
 def _sorted_rows(g:pd.DataFrame)->pd.DataFrame:
@@ -206,7 +279,6 @@ def _read_native(r)->np.ndarray|None:
     a = np.fromfile(r.path, dt, count=n, offset=int(off) + max(int(r.frame), 0)*n*dt.itemsize)
     return a.reshape(r.rows, r.cols) if a.size == n else None
 
-_DECODE_ERRORS = (ValueError, RuntimeError, NotImplementedError, AttributeError, KeyError, TypeError, OSError, EOFError, IndexError, struct.error)
 
 def _decode_file(r)->np.ndarray:
     "All frames of one file decoded by pydicom (any transfer syntax it and its plugins read), or a one-line error naming series and file"
@@ -222,7 +294,7 @@ def _decode_file(r)->np.ndarray:
                                                        pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian)
             if 'PixelData' not in ds: raise ValueError('no PixelData element')
             return ds.pixel_array
-        except _DECODE_ERRORS as e:
+        except Exception as e:   # whatever the codec or a damaged file raises (zlib.error, BytesLengthException, ...): this series' reason
             name = pydicom.uid.UID(ts).name if ts else 'unknown transfer syntax'
             raise ValueError(f"{_where(r)}: its pixel data ({name}) cannot be decoded ({type(e).__name__}); the series is skipped") from None
 
@@ -240,6 +312,24 @@ def _scaled(raw:np.ndarray, scales:list)->np.ndarray|None:
         dt = _int_dtype(lo, hi)
         if dt: return v.astype(dt)
     return v.astype(np.float32)
+
+_OUTLIER = 1e3   # a slice whose scaled intensities reach 1000 times (or 1/1000 of) the series' median is implausible
+
+def _implausible_slice(raw:np.ndarray, scales:list)->tuple|None:
+    "(slice index, its peak, the median peak) of the slice whose RescaleSlope/Intercept give intensities `_OUTLIER` times above (or, where it holds signal, below) the series' median peak; None when all are plausible"
+    if len(raw) < 3: return None
+    s_, b_ = (np.array([x[i] for x in scales], np.float64) for i in (0, 1))
+    r = raw.reshape(len(raw), -1)
+    lo, hi = r.min(1).astype(np.float64), r.max(1).astype(np.float64)
+    peak = np.maximum(np.abs(lo*s_ + b_), np.abs(hi*s_ + b_))          # each slice's largest |stored × slope + intercept|
+    signal = np.maximum(np.abs(lo), np.abs(hi)) >= float(np.median(np.maximum(np.abs(lo), np.abs(hi))))/10   # not an empty end slice
+    med = float(np.median(peak[signal]))
+    if not med > 0: return None
+    k = int(np.argmax(peak))
+    if peak[k] > _OUTLIER*med: return k, float(peak[k]), med
+    low = np.where(signal, peak, np.inf)
+    k = int(np.argmin(low))
+    return (k, float(peak[k]), med) if low[k] < med/_OUTLIER else None
 
 def _stored_range_ok(a:np.ndarray, r)->bool:
     "Do the stored values fit in BitsStored (signed or not)? Values beyond it mean the header does not describe the pixels"
@@ -270,6 +360,11 @@ def load_volume(g:pd.DataFrame, # rows of one volume
             raise ValueError(f"{_where(r)}: pixel values {int(a.min())}..{int(a.max())} do not fit BitsStored {r.bits_stored}; the series is skipped")
         slices.append(a)
         scales.append((1. if number_or_none(r.slope) is None else r.slope, 0. if number_or_none(r.intercept) is None else r.intercept))
+    odd = _implausible_slice(np.stack(slices), scales)
+    if odd is not None:
+        k, peak, med = odd; r = g.iloc[k]
+        raise ValueError(f"{_where(r)}: RescaleSlope {scales[k][0]:g} and RescaleIntercept {scales[k][1]:g} give this slice intensities up to {peak:.3g} "
+                         f"where the series' slices reach {med:.3g} (median): one slice's scaling is implausible; the series is skipped")
     vol = _scaled(np.stack(slices), scales)
     if vol is None: raise ValueError(f"{_where(g.iloc[0])}: RescaleSlope/RescaleIntercept give voxels beyond float32; the series is skipped")
     vol = vol.transpose(2, 1, 0)                 # (cols=i, rows=j, slices=k): Fortran order, as NIfTI stores it
@@ -281,13 +376,58 @@ def load_volume(g:pd.DataFrame, # rows of one volume
     img.header.set_xyzt_units('mm', 'sec')
     return img
 
+# %% ../nbs/06_selection.ipynb #dc483db5
+def _frame_pixels(r)->bytes:
+    "The stored pixel values of one frame as bytes: read at their offset when native, else decoded by pydicom"
+    a = _read_native(r)
+    if a is None:
+        a = _decode_file(r)
+        a = a[int(r.frame)] if r.frame >= 0 and a.ndim == 3 and r.n_frames > 1 else a
+    return np.ascontiguousarray(a).tobytes()
+
+_SAME = ('ipp', 'iop', 'pixel_spacing', 'rows', 'cols', 'slope', 'intercept', 'tr', 'te', 'ti', 'b_value', 'echo_number', 'image_type', 'instance')
+
+def _facts(r)->tuple:
+    "What two copies of one instance must agree on besides their pixels: geometry, scaling, timing, b-value, echo, image type"
+    return tuple(str(getattr(r, c, None)) for c in _SAME)
+
+def drop_exact_duplicates(grp:pd.DataFrame, # grouped rows (`group_series`), with `sop_uid`
+                         )->tuple:          # (rows without exact duplicates, {(subject, series): note}, {(subject, series): refusal})
+    "Drop the rows of files that repeat an instance (same SOPInstanceUID and frame, same headers' facts and pixels), as dcm2niix does; an instance with two different images refuses its series, naming both files"
+    if 'sop_uid' not in grp: return grp, {}, {}
+    key = ['subject', 'series', 'sop_uid', 'frame']
+    dup = grp.sop_uid.ne('') & grp.duplicated(key, keep=False)
+    if not dup.any(): return grp, {}, {}
+    drop, notes, clashes = [], {}, {}
+    for (subj, sid), g in grp[dup].sort_values('path', kind='stable').groupby(['subject', 'series'], sort=False):
+        dropped, clash = [], []
+        for _, inst in g.groupby(['sop_uid', 'frame'], sort=False):
+            if inst.pixel.ne('ok').any() and inst.pixel.isin(['missing', 'truncated', 'damaged', 'mismatch']).any(): continue   # check_series rejects these
+            first = next(inst.iloc[:1].itertuples())
+            try: same = [_facts(r) == _facts(first) and _frame_pixels(r) == _frame_pixels(first) for r in inst.iloc[1:].itertuples()]
+            except ValueError: continue                                             # undecodable: loading refuses it
+            if all(same): dropped += [(first.path, p) for p in inst.path.iloc[1:]]; drop += list(inst.index[1:])
+            else: clash.append((first.path, inst.path.iloc[1 + same.index(False)]))
+        if clash:
+            a, b = clash[0]
+            clashes[(subj, sid)] = (f"one SOPInstanceUID carries two different images: {_file(a)} and {_file(b)} ({len(clash)} such instance(s)); "
+                                    "the series is never stacked: keep one of the exports")
+        elif dropped:
+            a, b = dropped[0]
+            notes[(subj, sid)] = (f"{len(dropped)} exact duplicate file(s) dropped (same SOPInstanceUID and pixels, e.g. "
+                                  + (f"{_file(a)} twice)" if _file(a) == _file(b) else f"{_file(a)} and {_file(b)})"))
+    return grp.drop(index=drop), notes, clashes
+
 # %% ../nbs/06_selection.ipynb #d973358e
 def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                   wanted:tuple=('T1','T2'),      # classes to pick
                   require_sagittal:bool=True,    # only sagittal stacks qualify
+                  region:str='lumbar',           # the region to take (`region.REGION_CHOICES`: lumbar, thoracic, cervical, any)
+                  max_days_apart:int|None=30,    # pair across studies at most this many days apart (None: any)
                  )->tuple:                       # (grouped rows, one row per volume with decisions)
     "Group, classify, check and select: (grouped rows, one-row-per-volume DataFrame with decisions and each volume's patient key)"
-    grp = group_series(hdr)
+    check_choice(region, REGION_CHOICES, 'region')
+    grp, dup_notes, dup_clashes = drop_exact_duplicates(group_series(hdr))
     ek = echo_keys(grp)
     echoes = {k: sorted({ek[i] for i in pos}, key=lambda e: (e[1] is None, e[1] or 0))
               for k, pos in grp.groupby(['subject', 'series_uid'], sort=False).indices.items()}
@@ -298,14 +438,17 @@ def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
         info = dict(r, b_max=b.max() if len(b) else None, diff_dirs='/'.join(sorted(set(g.diff_dir) - {''})) if 'diff_dir' in g else '',
                     n_echoes=len(ech), last_echo=echo_keys(g.iloc[:1])[0] == ech[-1])
         cls, why, conflict = classify_series(info); chk = check_series(g)
+        if (subj, sid) in dup_clashes: chk = dict(chk, ok=False, reason=dup_clashes[(subj, sid)])
         part = int(sid.rsplit('-', 1)[1]) if sid != r.series_uid and '-' in sid else 1
         vols.append(dict(subject=subj, series=sid, part=part, series_number=r.series_number, description=r.description,
                          patient=','.join(sorted(g.patient.unique())) if 'patient' in g else '',
-                         cls=cls, class_reason=why, conflict=conflict, n_files=g.path.nunique(), n_slices=len(g),
+                         cls=cls, class_reason=why, conflict=conflict, variant=inversion_kind(info)[0] or '', duplicates=dup_notes.get((subj, sid), ''), n_files=g.path.nunique(), n_slices=len(g),
                          protocol=r.get('protocol', ''), contrast=r.get('contrast', ''), scan_options=r.get('scan_options', ''),
                          orientation=chk['orientation'], ok=chk['ok'], check=chk['reason'], step=chk['step'],
-                         coverage=chk['coverage'], voxel=chk['voxel'], date=r.date, time=r.time))
-    return grp, select_series(pd.DataFrame(vols), wanted, require_sagittal)
+                         coverage=chk['coverage'], voxel=chk['voxel'], date=r.date, time=r.time,
+                         image_type=r.image_type, **{k: r.get(k, '') for k in ('study_uid', 'frame_of_ref', 'body_part', 'study_description')},
+                         **(slab_extent(g) or dict(z_lo=np.nan, z_hi=np.nan, lr=np.nan))))
+    return grp, select_series(judge_regions(pd.DataFrame(vols)), wanted, require_sagittal, region, max_days_apart)
 
 # %% ../nbs/06_selection.ipynb #a34cf966
 def split_by_patient(hdr:pd.DataFrame, # rows from `scan_dicom`
