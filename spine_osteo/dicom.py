@@ -13,7 +13,7 @@ import pandas as pd
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_partial, read_preamble, read_dataset, data_element_generator
-from .core import worker_pool, step_progress
+from .core import worker_pool, step_progress, is_temp_name
 from .labels import subject_key
 
 # %% auto #0
@@ -481,11 +481,11 @@ def _subject_keys(sources, # (kind, raw name) pairs
     return out
 
 def _export_files(src:Path, follow_links:bool=False)->list:
-    "Every file under `src` but macOS `._` files, sorted; links to folders followed when `follow_links`, each real folder once (a link cycle ends)"
+    "Every file under `src` but macOS `._` files and our half-written temporaries (`core.is_temp_name`), sorted; links to folders followed when `follow_links`, each real folder once"
     out, seen = [], set()
     for top, dirs, names in os.walk(src, followlinks=follow_links):
         if (real := os.path.realpath(top)) in seen: dirs[:] = []; continue
-        seen.add(real); out += [os.path.join(top, n) for n in names if not n.startswith('._') and os.path.isfile(os.path.join(top, n))]
+        seen.add(real); out += [os.path.join(top, n) for n in names if not n.startswith('._') and not is_temp_name(n) and os.path.isfile(os.path.join(top, n))]
     return sorted(out)
 
 def scan_dicom(src:str|Path,             # root folder of the DICOM export
