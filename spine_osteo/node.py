@@ -256,7 +256,10 @@ def sr_uids(study_uid:str, model_id:str, sop_uids)->tuple:
     return (generate_uid(entropy_srcs=['spine_osteo SR series', study_uid, model_id]),
             generate_uid(entropy_srcs=['spine_osteo SR', study_uid, model_id, *sorted(sop_uids)]))
 
-def inputs_digest(sop_uids)->str: return hashlib.sha256('\n'.join(sorted(sop_uids)).encode()).hexdigest()
+def inputs_digest(sop_uids, # the SOP Instance UIDs a prediction used
+                 )->str:      # 64 hex digits
+    "SHA-256 of the sorted SOP Instance UIDs: the same inputs in any order give the same digest"
+    return hashlib.sha256('\n'.join(sorted(sop_uids)).encode()).hexdigest()
 
 def model_identity(pred)->str:
     "What names a predictor's exact weights: the recorded hash of model.pkl, else the hash of the file it was loaded from"
