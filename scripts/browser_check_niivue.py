@@ -18,12 +18,16 @@ unless all hold:
    is drawn at the same pixel in both canvases (within 2 px) at two world points 6 mm apart, which gives each canvas's
    pixels per millimetre (equal within 4 %, across canvases and axes); and a click low in the partial pair's T1, where
    its T2 does not reach, makes the readout show the T2 as outside;
-6. the browser console shows no error.
+6. issue 26.8a, measured on the canvases' pixels, on both pairs: after clicking 'multiplanar' (tiles padded 10 px apart,
+   in both canvases alike, so that touching tiles can be told apart) the T1 and T2 canvases draw one tile grid (as many
+   rows, as many tiles in each), their tile boxes lie at the same pixels (within 4 px), and the crosshair is drawn in the
+   same tiles;
+7. the browser console shows no error.
 
     python scripts/browser_check_niivue.py [OUT_DIR] [--data DIR] [--chromium /usr/bin/chromium] [--timeout 240]
 
 Writes `OUT_DIR/niivue_before.png`, `OUT_DIR/niivue_after.png` (the widget), `OUT_DIR/page_*.png` (the page),
-`OUT_DIR/measure_*.png` (the measured viewers and each canvas at each point) and
+`OUT_DIR/measure_*.png` (the measured viewers and each canvas at each point, `measure_*_multiplanar*.png` in multiplanar view) and
 `OUT_DIR/console.log`. Needs the `dev` extra (`jupyterlab`, `playwright`), `ipyniivue` (which brings `anywidget` and
 its JupyterLab extension) and Debian's Chromium (`apt-get install -y chromium`).
 """
@@ -92,11 +96,12 @@ def pixel_stats(png:Path)->dict:
     heat = ((b > r + 60) | (g > r + 60) | ((r > b + 80) & (g > b + 80))) & lit   # saturated, not gray, not pure red
     return dict(lit=float(lit.mean()), heat=float(heat.mean()))
 
-def crosshair_px(png:Path)->tuple:
-    "(x, y): where the red crosshair's vertical and horizontal lines are drawn in a canvas screenshot (pixels)"
+def crosshair_px(png:Path, box=None)->tuple:
+    "(x, y): where the red crosshair's vertical and horizontal lines are drawn in a canvas screenshot (pixels; relative to `box` when given)"
     import numpy as np
     from PIL import Image
     a = np.asarray(Image.open(png).convert('RGB')).astype(int)
+    if box is not None: a = a[box[1]:box[3], box[0]:box[2]]
     red = (a[..., 0] > 170) & (a[..., 1] < 110) & (a[..., 2] < 110)
     def line(counts):
         if counts.max() < 20: return None
@@ -148,6 +153,68 @@ def measure_viewer(page, out:Path, name:str, ok:dict, step:float=6., k:int=0):
         ok[f'{name} {plane}: one px/mm (within 4 %)'] = all(min(q) > 0.5 for q in pxmm) and \
             max(abs(pxmm[0][d] - pxmm[1][d])/pxmm[0][d] for d in range(2)) < 0.04 and abs(pxmm[0][0] - pxmm[0][1])/pxmm[0][0] < 0.04
     set_point(page, 'm', p0)
+    page.locator('.widget-toggle-buttons').nth(k).get_by_text('sagittal', exact=True).click(); page.wait_for_timeout(1000)
+
+def tiles(png:Path, min_share:float=0.004)->list:
+    "Bounding boxes (x0, y0, x1, y1), row by row, of the drawn tiles of a multiplanar canvas screenshot (tiles padded apart)"
+    import numpy as np
+    from PIL import Image
+    from scipy import ndimage
+    a = np.asarray(Image.open(png).convert('RGB')).astype(int)
+    lit = ndimage.binary_closing(a.max(-1) > 30, structure=np.ones((5, 5)))   # dark voxels are see-through: bridge them
+    lab, n = ndimage.label(lit)
+    boxes = [[s[1].start, s[0].start, s[1].stop, s[0].stop] for s in ndimage.find_objects(lab)]
+    merged = True
+    while merged:                                   # pieces of one tile (a 3D render's gaps): join overlapping boxes
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                p, q = boxes[i], boxes[j]
+                if p[0] < q[2] and q[0] < p[2] and p[1] < q[3] and q[1] < p[3]:
+                    boxes[i] = [min(p[0], q[0]), min(p[1], q[1]), max(p[2], q[2]), max(p[3], q[3])]; del boxes[j]; merged = True; break
+            if merged: break
+    boxes = [tuple(b) for b in boxes if (b[2] - b[0])*(b[3] - b[1]) >= min_share*lit.size]
+    rows = []                                       # tiles whose vertical spans overlap share a row
+    for b in sorted(boxes, key=lambda b: b[1]):
+        r = next((r for r in rows if b[1] < max(x[3] for x in r) and min(x[1] for x in r) < b[3]), None)
+        (r.append(b) if r is not None else rows.append([b]))
+    return [sorted(r) for r in rows]
+
+def red_in(png:Path, box)->int:
+    "Red crosshair pixels inside `box` of a screenshot"
+    import numpy as np
+    from PIL import Image
+    a = np.asarray(Image.open(png).convert('RGB')).astype(int)[box[1]:box[3], box[0]:box[2]]
+    return int(((a[..., 0] > 170) & (a[..., 1] < 110) & (a[..., 2] < 110)).sum())
+
+def measure_multiplanar(page, out:Path, name:str, ok:dict, k:int=0, tol:float=4.):
+    "Issue 26.8a, on the pixels: in multiplanar view the T1 and T2 canvases draw one tile grid, with the crosshair in the same tiles"
+    canv = page.locator('.jp-OutputArea-output canvas')
+    page.locator('.widget-toggle-buttons').nth(k).get_by_text('multiplanar', exact=True).click()
+    page.wait_for_timeout(2500)
+    page.locator('.jp-OutputArea-output').filter(has=page.locator('canvas')).first.screenshot(path=str(out/f'{name}_multiplanar.png'))
+    # touching tiles cannot be told apart on the pixels: pad them 10 px apart in both canvases alike, for the measurement only
+    run = page.evaluate(KERNEL_EXEC, "for _c in m.canvases: _c.opts.multiplanar_pad_pixels = 10\nprint('PAD')")
+    if 'PAD' not in run: raise RuntimeError(f"could not pad the tiles: {run}")
+    page.wait_for_timeout(2000)
+    shots = [out/f'{name}_multiplanar_c{i}.png' for i in range(2)]
+    for i, f in enumerate(shots): canv.nth(i).screenshot(path=str(f))
+    grids = [tiles(f) for f in shots]
+    shape = [[len(r) for r in g] for g in grids]
+    flat = [[b for r in g for b in r] for g in grids]
+    hair = [[red_in(f, b) > 20 for b in bs] for f, bs in zip(shots, flat)]
+    print(f"{name} multiplanar: tiles per row T1 {shape[0]}, T2 {shape[1]}; tile boxes T1 {flat[0]}, T2 {flat[1]} px; "
+          f"crosshair in tiles T1 {hair[0]}, T2 {hair[1]}")
+    ok[f'{name} multiplanar: one tile grid (rows x tiles)'] = shape[0] == shape[1] and sum(shape[0]) >= 3
+    same = shape[0] == shape[1]
+    off = max((abs(p - q) for a, b in zip(*flat) for p, q in zip(a, b)), default=float('inf')) if same else float('inf')
+    xy = [[tuple(None if v is None else round(v) for v in crosshair_px(f, b)) if h else None for b, h in zip(bs, hs)]
+          for f, bs, hs in zip(shots, flat, hair)]
+    print(f"{name} multiplanar: tile boxes (all four edges) differ by at most {off:.0f} px between T1 and T2; "
+          f"crosshair (x, y) in each tile T1 {xy[0]}, T2 {xy[1]} px from the tile's corner")
+    ok[f'{name} multiplanar: tiles at the same pixels (within {tol:.0f} px)'] = off <= tol
+    ok[f'{name} multiplanar: crosshair in the same tiles'] = same and hair[0] == hair[1] and sum(hair[0]) >= 3
+    page.evaluate(KERNEL_EXEC, "for _c in m.canvases: _c.opts.multiplanar_pad_pixels = 0\nprint('PAD')")
     page.locator('.widget-toggle-buttons').nth(k).get_by_text('sagittal', exact=True).click(); page.wait_for_timeout(1000)
 
 LAYOUT = """() => {
@@ -232,6 +299,7 @@ def check(out:Path, data:Path, chromium:str, timeout:float)->bool:
                 page.wait_for_timeout(2000)
                 page.locator('.jp-OutputArea-output').filter(has=page.locator('canvas')).first.scroll_into_view_if_needed()
                 measure_viewer(page, out, name, ok)
+                measure_multiplanar(page, out, name, ok)
                 page.locator('.jp-OutputArea-output').filter(has=page.locator('canvas')).first.screenshot(path=str(out/f'{name}.png'))
             # the partial pair: a click low in the T1, where the T2 does not reach, shows the T2 as outside
             c0 = page.locator('.jp-OutputArea-output canvas').nth(0); b0 = c0.bounding_box()
@@ -250,7 +318,7 @@ def check(out:Path, data:Path, chromium:str, timeout:float)->bool:
         stop_lab(proc, port, token); log.close()
         shutil.rmtree(work, ignore_errors=True)
     for k, v in ok.items(): print(f"{'ok  ' if v else 'FAIL'} {k}")
-    return all(ok.values()) and len(ok) == 30
+    return all(ok.values()) and len(ok) == 36
 
 def main(argv=None): run_cli(check, __doc__, 'niivue_check_', 'OK: NiiVue draws, overlays and links the crosshair in a real browser', argv)
 

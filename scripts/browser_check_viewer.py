@@ -11,14 +11,16 @@ and on a synthetic pair whose T2 covers only part of its T1 at another size and 
 the slider, clicks the coronal, axial and sagittal buttons and presses End on the slider, and after every action
 measures the PNG the browser shows: every panel at its slice through the viewer's point, a readout with the point in mm
 and both volumes' values, each picture exactly where its millimetres put it in its panel (within 1.5 px: one px/mm for
-all panels, placed by position), and a panel the point misses shown as outside.
+all panels, placed by position), and a panel the point misses shown as outside. Issue 26.8b, on the DOM of every viewer: the info table's neighbouring cells
+(and their text) are at least 8 px apart and no cell's text overflows it (its 'slice' and 'window' columns ran together).
 
     python scripts/browser_check_viewer.py [OUT_DIR] [--data DIR] [--chromium /usr/bin/chromium] [--timeout 240]
 
 Needs: `jupyterlab`, `ipywidgets` (with its JupyterLab extension, `jupyterlab_widgets`), `playwright` (the Python
 package; no browser download) and Debian's Chromium (`apt-get install -y chromium`). Writes
 `OUT_DIR/viewer_before.png`, `OUT_DIR/viewer_after.png` (the widget), `OUT_DIR/page_*.png` (the whole page),
-`OUT_DIR/r_*.png`, `OUT_DIR/q_*.png` (the measured pictures after each action) and `OUT_DIR/viewer_partial_pair.png`.
+`OUT_DIR/r_*.png`, `OUT_DIR/q_*.png` (the measured pictures after each action), `OUT_DIR/viewer_partial_pair.png` and
+`OUT_DIR/viewer_info_table.png`.
 """
 from __future__ import annotations
 import argparse, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
@@ -204,6 +206,33 @@ def measure_viewer(page, out:Path, var:str, k:int, ok:dict, tag:str):
     ok[f'{name}: one px/mm (within 2 %)'] = bool(rates) and (max(rates) - min(rates))/max(rates) < 0.02
     ok[f'{name}: each picture where its volume lies (within 1.5 px)'] = bool(placed) and max(placed) <= 1.5
 
+INFO_TABLE = """(k) => {
+  const out = [...document.querySelectorAll('.jp-OutputArea-output')].filter(o => o.querySelector('img.widget-image'))[k];
+  const table = out ? [...out.querySelectorAll('.widget-html table')].find(t => t.textContent.includes('spacing')) : null;
+  if (!table) return null;
+  const text = (e) => { const r = document.createRange(); r.selectNodeContents(e); const b = r.getBoundingClientRect();
+                        return b.width > 0 ? [b.left, b.right] : null; };
+  return [...table.rows].map(row => [...row.cells].map(c => { const b = c.getBoundingClientRect();
+    return {t: c.textContent.trim(), box: [b.left, b.right], text: text(c), over: c.scrollWidth > c.clientWidth + 1}; }));
+}"""
+
+def measure_info_table(page, k:int, name:str, ok:dict, min_gap:float=8.):
+    "Issue 26.8b, on the DOM: the info table's columns never touch (cells and their text apart by `min_gap` px, no text overflowing)"
+    rows = page.evaluate(INFO_TABLE, k)
+    if not rows: print(f"{name}: no info table found"); ok[f'{name}: info table shown'] = False; return
+    cell_gap = text_gap = float('inf'); worst = ''
+    for row in rows:
+        for a, b in zip(row, row[1:]):
+            cell_gap = min(cell_gap, b['box'][0] - a['box'][1])
+            if a['text'] and b['text'] and b['text'][0] - a['text'][1] < text_gap:
+                text_gap, worst = b['text'][0] - a['text'][1], f"{a['t']!r} | {b['t']!r}"
+    over = [c['t'] for row in rows for c in row if c['over']]
+    head = [c['t'] for c in rows[0]]
+    print(f"{name}: info table {len(rows)} rows x {len(rows[0])} columns {head}; cells at least {cell_gap:.1f} px apart, "
+          f"text at least {text_gap:.1f} px apart (closest {worst}); overflowing cells {over}")
+    ok[f'{name}: info table columns apart (cells and text >= {min_gap:.0f} px, none overflowing)'] = \
+        'slice' in head and 'window' in head and cell_gap >= min_gap and text_gap >= min_gap and not over
+
 def viewer_actions(page, out:Path, var:str, k:int, ok:dict, timeout:float):
     "Start, move the slider, switch planes, go to the slider's end: after every action, measure"
     loc = page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(k)
@@ -269,6 +298,10 @@ def check(out:Path, data:Path, chromium:str, timeout:float, steps:int=10)->bool:
             for var, k in (('r', 2), ('q', 3)):   # issue 26, on the sct_spine pair and on a T2 that covers part of its T1
                 viewer_actions(page, out, var, k, checks, timeout)
             page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).nth(3).screenshot(path=str(out/'viewer_partial_pair.png'))
+            for k, name in enumerate(('sct_spine pair', '11-slice stack', 'r', 'q')):   # issue 26.8b: 'slice' and 'window' ran together
+                measure_info_table(page, k, name, checks)
+            tab = page.locator('.jp-OutputArea-output').filter(has=page.locator('img.widget-image')).first.locator('.widget-html').filter(has=page.locator('table')).first
+            tab.scroll_into_view_if_needed(); tab.screenshot(path=str(out/'viewer_info_table.png'))
             browser.close()
         frac = differ(before, after)
         print(f"slice readout {st0['readout']} -> {st1['readout']}; {frac:.1%} of the widget's pixels changed; "
