@@ -18,16 +18,23 @@ unless all hold:
    is drawn at the same pixel in both canvases (within 2 px) at two world points 6 mm apart, which gives each canvas's
    pixels per millimetre (equal within 4 %, across canvases and axes); and a click low in the partial pair's T1, where
    its T2 does not reach, makes the readout show the T2 as outside;
-6. issue 26.8a, measured on the canvases' pixels, on both pairs: after clicking 'multiplanar' (tiles padded 10 px apart,
-   in both canvases alike, so that touching tiles can be told apart) the T1 and T2 canvases draw one tile grid (as many
-   rows, as many tiles in each), their tile boxes lie at the same pixels (within 4 px), and the crosshair is drawn in the
-   same tiles;
+6. issue 26.8a, measured on the canvases' pixels, on both pairs: after clicking 'multiplanar' (and, for the measurement
+   only and in both canvases alike, tiles padded 10 px apart, a 1 mm crosshair and every voxel lit, so that each tile
+   draws its volume's whole box) the T1 and T2 canvases draw one tile grid (as many rows, as many tiles in each), the
+   crosshair is in the same tiles, and every slice tile of both canvases draws one world frame: in each tile and screen
+   axis, one map from mm to pixels puts the T1's and the T2's drawn boxes (each its own volume's world box) where they are
+   drawn (within 2 px; the union of the volumes then lies on the same pixels in both canvases), at one px/mm in every tile
+   (within 4 %), and the crosshair at two world points 6 mm apart on every axis is drawn at the same pixel in both
+   canvases and where that frame puts it (within 2 px). (The drawn boxes themselves differ where the volumes cover
+   different parts of the body, as the partial pair's do: each is shown on its own grid where it lies.) The 3-D render
+   tile is counted in the grid, not measured: it is each volume seen from outside, centred on itself;
 7. the browser console shows no error.
 
     python scripts/browser_check_niivue.py [OUT_DIR] [--data DIR] [--chromium /usr/bin/chromium] [--timeout 240]
 
 Writes `OUT_DIR/niivue_before.png`, `OUT_DIR/niivue_after.png` (the widget), `OUT_DIR/page_*.png` (the page),
-`OUT_DIR/measure_*.png` (the measured viewers and each canvas at each point, `measure_*_multiplanar*.png` in multiplanar view) and
+`OUT_DIR/measure_*.png` (the measured viewers and each canvas at each point, `measure_*_multiplanar*.png` in multiplanar view:
+the widget as a user sees it, then each canvas as measured at each point) and
 `OUT_DIR/console.log`. Needs the `dev` extra (`jupyterlab`, `playwright`), `ipyniivue` (which brings `anywidget` and
 its JupyterLab extension) and Debian's Chromium (`apt-get install -y chromium`).
 """
@@ -187,17 +194,46 @@ def red_in(png:Path, box)->int:
     a = np.asarray(Image.open(png).convert('RGB')).astype(int)[box[1]:box[3], box[0]:box[2]]
     return int(((a[..., 0] > 170) & (a[..., 1] < 110) & (a[..., 2] < 110)).sum())
 
-def measure_multiplanar(page, out:Path, name:str, ok:dict, k:int=0, tol:float=4.):
-    "Issue 26.8a, on the pixels: in multiplanar view the T1 and T2 canvases draw one tile grid, with the crosshair in the same tiles"
+MP_TILES = ('coronal', 'sagittal', 'axial')   # NiiVue's GRID layout, row by row: coronal, sagittal; axial, then the 3-D render
+
+# for the measurement only, in both canvases alike: tiles padded 10 px apart (touching tiles cannot be told apart on the
+# pixels), a 1 mm crosshair (0.3 mm is under a pixel at this scale) and every voxel lit (a window from min - range to max),
+# so that what a tile draws is its volume's whole box
+MP_PAD = "for _c in m.canvases: _c.opts.multiplanar_pad_pixels = 10\nprint('PAD')"
+MP_MEASURE = """_mw = []
+for _c, _v in zip(m.canvases, m.volumes):
+    _l = _c.volumes[0]; _lo, _hi = float(_v.data.min()), float(_v.data.max()); _mw.append((_l.cal_min, _l.cal_max, _c.opts.crosshair_width))
+    _c.opts.crosshair_width = 1.; _l.cal_min = _lo - (_hi - _lo); _l.cal_max = _hi
+print('MEASURE')"""
+MP_RESTORE = """for _c, (_a, _b, _w) in zip(m.canvases, _mw):
+    _c.opts.multiplanar_pad_pixels = 0; _c.opts.crosshair_width = _w; _c.volumes[0].cal_min = _a; _c.volumes[0].cal_max = _b
+print('RESTORED')"""
+# each volume's world box (its voxels' centres +- half a voxel, worked out here from its grid, not asked of the viewer) and
+# the letters at each tile's edges, which say which way +x, +y, +z run on the screen
+MP_GEOM = """import numpy as _np, spine_osteo.volume as _V
+_geom = {'boxes': [[[float(x) for x in _o - _s/2], [float(x) for x in _o + (_np.asarray(_v.shape) - .5)*_s]]
+                   for _v in m.volumes for _o, _s in [_V.voxel_grid(_v)]],
+         'letters': {_p: _V.orientation_labels(_p, m.radiological) for _p in ('coronal', 'sagittal', 'axial')}}
+print('GEOM')"""
+
+def one_frame(edges:list)->tuple:
+    "The least-squares map px = a + b*mm through (mm, px) pairs, and its largest miss in pixels"
+    import numpy as np
+    mm, px = np.array(edges, float).T
+    b, a = np.polyfit(mm, px, 1)
+    return a, b, float(np.abs(a + b*mm - px).max())
+
+def measure_multiplanar(page, out:Path, name:str, ok:dict, k:int=0, tol:float=2., step:float=6.):
+    "Issue 26.8a, on the pixels: in multiplanar view the T1 and T2 canvases draw one tile grid, and every slice tile of both one world frame"
     canv = page.locator('.jp-OutputArea-output canvas')
     page.locator('.widget-toggle-buttons').nth(k).get_by_text('multiplanar', exact=True).click()
     page.wait_for_timeout(2500)
     page.locator('.jp-OutputArea-output').filter(has=page.locator('canvas')).first.screenshot(path=str(out/f'{name}_multiplanar.png'))
-    # touching tiles cannot be told apart on the pixels: pad them 10 px apart in both canvases alike, for the measurement only
-    run = page.evaluate(KERNEL_EXEC, "for _c in m.canvases: _c.opts.multiplanar_pad_pixels = 10\nprint('PAD')")
-    if 'PAD' not in run: raise RuntimeError(f"could not pad the tiles: {run}")
+    for code, said in ((MP_PAD, 'PAD'), (MP_GEOM, 'GEOM')):
+        run = page.evaluate(KERNEL_EXEC, code)
+        if said not in run: raise RuntimeError(f"could not prepare the measurement: {run}")
     page.wait_for_timeout(2000)
-    shots = [out/f'{name}_multiplanar_c{i}.png' for i in range(2)]
+    shots = [out/f'{name}_multiplanar_c{i}.png' for i in range(2)]   # as drawn, only padded
     for i, f in enumerate(shots): canv.nth(i).screenshot(path=str(f))
     grids = [tiles(f) for f in shots]
     shape = [[len(r) for r in g] for g in grids]
@@ -206,15 +242,55 @@ def measure_multiplanar(page, out:Path, name:str, ok:dict, k:int=0, tol:float=4.
     print(f"{name} multiplanar: tiles per row T1 {shape[0]}, T2 {shape[1]}; tile boxes T1 {flat[0]}, T2 {flat[1]} px; "
           f"crosshair in tiles T1 {hair[0]}, T2 {hair[1]}")
     ok[f'{name} multiplanar: one tile grid (rows x tiles)'] = shape[0] == shape[1] and sum(shape[0]) >= 3
-    same = shape[0] == shape[1]
-    off = max((abs(p - q) for a, b in zip(*flat) for p, q in zip(a, b)), default=float('inf')) if same else float('inf')
-    xy = [[tuple(None if v is None else round(v) for v in crosshair_px(f, b)) if h else None for b, h in zip(bs, hs)]
-          for f, bs, hs in zip(shots, flat, hair)]
-    print(f"{name} multiplanar: tile boxes (all four edges) differ by at most {off:.0f} px between T1 and T2; "
-          f"crosshair (x, y) in each tile T1 {xy[0]}, T2 {xy[1]} px from the tile's corner")
-    ok[f'{name} multiplanar: tiles at the same pixels (within {tol:.0f} px)'] = off <= tol
-    ok[f'{name} multiplanar: crosshair in the same tiles'] = same and hair[0] == hair[1] and sum(hair[0]) >= 3
-    page.evaluate(KERNEL_EXEC, "for _c in m.canvases: _c.opts.multiplanar_pad_pixels = 0\nprint('PAD')")
+    ok[f'{name} multiplanar: crosshair in the same tiles'] = shape[0] == shape[1] and hair[0] == hair[1] and sum(hair[0]) >= 3
+    run = page.evaluate(KERNEL_EXEC, MP_MEASURE)
+    if 'MEASURE' not in run: raise RuntimeError(f"could not prepare the measurement: {run}")
+    geom = kernel_json(page, '_geom')
+    p0 = kernel_json(page, "[float(x) for x in m.point]"); p1 = [x + step for x in p0]
+    shots = {}
+    for tag, p in (('p0', p0), ('p1', p1)):
+        set_point(page, 'm', p); page.wait_for_timeout(2000)
+        shots[tag] = [out/f'{name}_multiplanar_c{i}_{tag}.png' for i in range(2)]
+        for i, f in enumerate(shots[tag]): canv.nth(i).screenshot(path=str(f))
+    grids = [tiles(f) for f in shots['p0']]                        # every voxel lit: each slice tile's box is its volume's box
+    flat = [[b for r in g for b in r] for g in grids]
+    print(f"{name} multiplanar, every voxel lit: drawn boxes T1 {flat[0]}, T2 {flat[1]} px")
+    # one frame: per slice tile and screen axis, ONE map px = a + b*mm must put both canvases' drawn boxes (each its own
+    # volume's world box, edge to edge) where they are drawn; the union of the volumes then falls on the same pixels in both
+    lo, hi = [[min(b[0][a] for b in geom['boxes']) for a in range(3)], [max(b[1][a] for b in geom['boxes']) for a in range(3)]]
+    miss, scales, unions, hair_off, hair_same = 0., [], {}, 0., 0.
+    for t, plane in enumerate(MP_TILES):
+        if min(len(bs) for bs in flat) <= t: miss = float('inf'); break
+        h, w = AXES[plane]; L = geom['letters'][plane]
+        maps = []
+        for ax, (e0, e1), neg in ((w, (0, 2), L['left'] in 'RAS'), (h, (1, 3), L['top'] in 'RAS')):   # +x, +y, +z: R, A, S
+            edges = []                                       # (world mm, pixel) of the drawn box's two edges, in each canvas
+            for bs, box in zip(flat, geom['boxes']):
+                near, far = (box[1][ax], box[0][ax]) if neg else (box[0][ax], box[1][ax])   # the edge drawn first (left, top)
+                edges += [(near, bs[t][e0]), (far, bs[t][e1])]
+            a, b, err = one_frame(edges)
+            per = [abs(bs[t][e1] - bs[t][e0])/(box[1][ax] - box[0][ax]) for bs, box in zip(flat, geom['boxes'])]
+            miss = max(miss, err); scales += per; maps.append((a, b))
+            unions.setdefault(plane, []).append(sorted((round(float(a + b*lo[ax]), 1), round(float(a + b*hi[ax]), 1))))
+        for tag, p in (('p0', p0), ('p1', p1)):           # the crosshair: the same pixel in both canvases, where the frame puts it
+            xy = [crosshair_px(f, bs[t]) for f, bs in zip(shots[tag], flat)]
+            if any(v is None for q in xy for v in q): hair_off = float('inf'); print(f"{name} multiplanar {plane} {tag}: crosshair not found {xy}"); continue
+            xy = [(q[0] + bs[t][0] + .5, q[1] + bs[t][1] + .5) for q, bs in zip(xy, flat)]   # a pixel's centre, as the box edges are its sides
+            want = (maps[0][0] + maps[0][1]*p[w], maps[1][0] + maps[1][1]*p[h])
+            hair_same = max(hair_same, abs(xy[0][0] - xy[1][0]), abs(xy[0][1] - xy[1][1]))
+            hair_off = max(hair_off, *(abs(q[d] - want[d]) for q in xy for d in range(2)))
+            print(f"{name} multiplanar {plane} {tag}: crosshair T1 ({xy[0][0]:.1f}, {xy[0][1]:.1f}), T2 ({xy[1][0]:.1f}, {xy[1][1]:.1f}) px; "
+                  f"the frame puts it at ({want[0]:.1f}, {want[1]:.1f})")
+    spread = (max(scales)/min(scales) - 1) if scales and min(scales) > 0 else float('inf')
+    print(f"{name} multiplanar: one frame per slice tile misses the drawn boxes by at most {miss:.1f} px; px/mm of every drawn box "
+          f"{[round(v, 2) for v in scales]} (spread {spread:.1%}); the union of the volumes at x, y {unions} px; "
+          f"crosshair: T1 and T2 at most {hair_same:.1f} px apart, at most {hair_off:.1f} px from where the frame puts it")
+    ok[f'{name} multiplanar: tiles at the same pixels (one frame within {tol:.0f} px)'] = miss <= tol
+    ok[f'{name} multiplanar: one px/mm in every tile (within 4 %)'] = spread < 0.04
+    ok[f'{name} multiplanar: crosshair at the same pixel (within {tol:.0f} px)'] = hair_same <= tol and hair_off <= tol
+    run = page.evaluate(KERNEL_EXEC, MP_RESTORE)
+    if 'RESTORED' not in run: raise RuntimeError(f"could not restore the viewer: {run}")
+    set_point(page, 'm', p0)
     page.locator('.widget-toggle-buttons').nth(k).get_by_text('sagittal', exact=True).click(); page.wait_for_timeout(1000)
 
 LAYOUT = """() => {
@@ -318,7 +394,7 @@ def check(out:Path, data:Path, chromium:str, timeout:float)->bool:
         stop_lab(proc, port, token); log.close()
         shutil.rmtree(work, ignore_errors=True)
     for k, v in ok.items(): print(f"{'ok  ' if v else 'FAIL'} {k}")
-    return all(ok.values()) and len(ok) == 36
+    return all(ok.values()) and len(ok) == 40
 
 def main(argv=None): run_cli(check, __doc__, 'niivue_check_', 'OK: NiiVue draws, overlays and links the crosshair in a real browser', argv)
 

@@ -17,7 +17,7 @@ from .volume import (Volume, as_volume, fit_overlay, heat_limits, PercentileWind
                                 orientation_labels, PLANES, slice_axes)
 
 # %% auto #0
-__all__ = ['nifti_bytes', 'fit_pan_zoom', 'NiiVueViewer']
+__all__ = ['nifti_bytes', 'fit_pan_zoom', 'world_box', 'multiplanar_pan_zoom', 'NiiVueViewer']
 
 # %% ../nbs/21_niivue.ipynb #d7f123e7
 def _ipyniivue():
@@ -55,6 +55,33 @@ def fit_pan_zoom(box:tuple,    # (wlo, whi, hlo, hhi): the canvas's volume's ext
     fw, _ = fit(box[1] - box[0], box[3] - box[2]); bw, _ = fit(window[1] - window[0], window[3] - window[2])
     z = fw/bw
     return (box[0] + box[1])/2 - z*(window[0] + window[1])/2, (box[2] + box[3])/2 - z*(window[2] + window[3])/2, z
+
+# %% ../nbs/21_niivue.ipynb #mp000001
+def world_box(v:Volume, # the volume
+             )->tuple:  # (lo, hi): arrays of the RAS world mm of its outer voxel faces, as NiiVue's `extentsMinOrtho`/`extentsMaxOrtho`
+    "The box a volume fills in world millimetres: its voxels' centres ± half a voxel"
+    o, s = voxel_grid(v)
+    return o - s/2, o + (np.asarray(v.shape) - .5)*s
+
+
+# %% ../nbs/21_niivue.ipynb #mp000005
+def multiplanar_pan_zoom(boxes:list, # per volume (lo, hi): its RAS extent in world mm (three numbers each), as `world_box` gives it
+                        )->list:     # per volume NiiVue's `pan2Dxyzmm` [x, y, z, zoom] for its multiplanar view
+    "The pan and zoom under which every volume's multiplanar tiles draw one world frame, holding the union of `boxes`, at one scale"
+    if not len(boxes): raise ValueError("multiplanar_pan_zoom needs the box of at least one volume; pass world_box(v) for each")
+    lo, hi = (np.array([np.asarray(b[i], float) for b in boxes]).reshape(-1, 3) for i in (0, 1))
+    f, c = hi - lo, (lo + hi)/2
+    longest = f.max(1)                                           # NiiVue scales each volume's tiles by its own longest side
+    ulo, uhi = lo.min(0), hi.max(0)
+    # per axis, the tile centres u each constraint allows are |u - cen| <= half*L - need: the union within the tile, each volume
+    # within the rectangle its canvas draws (f_k/longest_k of the tile); L, the mm a tile spans, is the least that all allow
+    cen, half, need = np.vstack([(ulo + uhi)/2, c]), np.vstack([np.full(3, .5), f/(2*longest[:, None])]), np.vstack([(uhi - ulo)/2, f/2])
+    L = max([float((uhi - ulo).max())] + [float(((np.abs(cen[i] - cen[j]) + need[i] + need[j])/(half[i] + half[j])).max())
+                                          for i in range(len(cen)) for j in range(i + 1, len(cen))])
+    room = half*L - need
+    u = ((cen - room).max(0) + (cen + room).min(0))/2           # the world point at every tile's centre
+    return [[*(ck - (lk/L)*u), lk/L] for ck, lk in zip(c, longest)]
+
 
 # %% ../nbs/21_niivue.ipynb #d982f8ae
 _PLANES = ('sagittal', 'coronal', 'axial', 'multiplanar')
@@ -155,15 +182,15 @@ def _caption(self:NiiVueViewer)->str:
 
 @patch
 def _fit_views(self:NiiVueViewer, plane:str):
-    "Pan and zoom every canvas so that each shows the union of the volumes in `plane` at one scale (NiiVue's own fit in multiplanar view)"
-    if plane not in PLANES:
-        for c in self.canvases: c.scene.pan2d_xyzmm = [0., 0., 0., 1.]
+    "Pan and zoom every canvas so that each shows the union of the volumes in `plane` (every tile of the multiplanar view) at one scale"
+    boxes3 = [world_box(v) for v in self.volumes]
+    if plane not in PLANES:   # multiplanar: one world frame in every tile of every canvas; the 3-D renders at one mm scale
+        diag = [float(np.linalg.norm(hi - lo)) for lo, hi in boxes3]   # NiiVue fits a render to its volume's diagonal
+        for c, pan, d in zip(self.canvases, multiplanar_pan_zoom(boxes3), diag):
+            c.scene.pan2d_xyzmm = [float(x) for x in pan]; c.scene.vol_scale_multiplier = d/max(diag)
         return
     h, w = slice_axes(plane)
-    def box(v):
-        o, s = voxel_grid(v); n = v.shape
-        return o[w] - s[w]/2, o[w] + (n[w] - .5)*s[w], o[h] - s[h]/2, o[h] + (n[h] - .5)*s[h]
-    boxes = [box(v) for v in self.volumes]
+    boxes = [(lo[w], hi[w], lo[h], hi[h]) for lo, hi in boxes3]
     win = (min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), max(b[3] for b in boxes))
     for c, b in zip(self.canvases, boxes):
         pw, ph, z = fit_pan_zoom(b, win, self.aspect); pan = [0., 0., 0., float(z)]
