@@ -18,9 +18,9 @@ from .labels import subject_key
 
 # %% auto #0
 __all__ = ['header_text', 'printable_name', 'quote_value', 'number_or_none', 'transfer_syntax', 'read_header', 'scan_dicom',
-           'echo_keys', 'group_series', 'inversion_kind', 'classify_series', 'slice_normal', 'orientation_name',
-           'check_series', 'select_series', 'volume_affine', 'load_volume', 'assess_series', 'split_by_patient',
-           'load_subject_pair']
+           'inversion_kind', 'classify_series', 'check_series', 'select_series', 'volume_affine', 'load_volume',
+           'assess_series', 'split_by_patient', 'load_subject_pair', 'group_series', 'echo_keys', 'slice_normal',
+           'orientation_name']
 
 # %% ../nbs/05_dicom.ipynb #15f443c5
 _NUM = re.compile(r'[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?')
@@ -517,43 +517,6 @@ def scan_dicom(src:str|Path,             # root folder of the DICOM export
         df['subject'] = [keys[s] for s in sources]
     return df.sort_values(['subject', 'series_uid', 'path', 'frame'], kind='stable').reset_index(drop=True), skipped
 
-# %% ../nbs/05_dicom.ipynb #71b51ef1
-def echo_keys(g:pd.DataFrame, # header rows with `echo_number` and `te`
-             )->list:         # per row: (echo number, TE rounded to 0.01 ms), None where missing
-    "(echo number, TE) of each row, as `group_series` splits echoes"
-    return [(number_or_none(e), None if number_or_none(t) is None else round(t, 2)) for e, t in zip(g.echo_number, g.te)]
-
-# %% ../nbs/05_dicom.ipynb #7bc51fe0
-def _orient_cluster(iops:list, tol:float=0.01)->list:
-    "Cluster label per orientation: first earlier orientation within `tol` in every cosine"
-    reps, out = [], []
-    for o in iops:
-        if o is None: out.append(-1); continue
-        for k, r in enumerate(reps):
-            if max(abs(a-b) for a, b in zip(o, r)) <= tol: out.append(k); break
-        else: reps.append(o); out.append(len(reps)-1)
-    return out
-
-_SPLITS = (('orientation', 0), ('matrix', 1), ('matrix', 2), ('pixel spacing', 3), ('echo', 4), ('component', 5))
-
-def group_series(df:pd.DataFrame, # rows from `scan_dicom`
-                )->pd.DataFrame:  # the same rows with `series` (volume id) and `split_by` columns
-    "Group rows into volumes: by subject and SeriesInstanceUID, then split by orientation, matrix, pixel spacing, echo and image component"
-    df = df.copy()
-    iop, rows, cols, paths = list(df.iop), list(df.rows), list(df.cols), list(df.path)
-    ps = [tuple(round(x, 3) for x in p) if p else None for p in df.pixel_spacing]
-    echo = echo_keys(df)
-    comp = list(df.component) if 'component' in df else ['M']*len(df)
-    series, split = ['']*len(df), ['']*len(df)
-    for (subj, uid), pos in df.groupby(['subject', 'series_uid'], sort=False).indices.items():
-        keys = [(o, rows[i], cols[i], ps[i], echo[i], comp[i]) for o, i in zip(_orient_cluster([iop[i] for i in pos]), pos)]
-        order = {k: n for n, k in enumerate(dict.fromkeys(keys))}
-        why = ','.join(dict.fromkeys(n for n, j in _SPLITS if len({k[j] for k in keys}) > 1))
-        base = uid or f"nouid_{hashlib.sha256(os.fsencode(str(paths[pos[0]]))).hexdigest()[:8]}"
-        for k, i in zip(keys, pos): series[i], split[i] = (base if order[k] == 0 else f"{base}-{order[k]+1}"), why
-    df['series'], df['split_by'] = series, split
-    return df
-
 # %% ../nbs/05_dicom.ipynb #24ea32f3
 def inversion_kind(r:dict|pd.Series, # one volume's header values: scanning_sequence, sequence_variant, inversion_recovery, ti, te, tr
                   )->tuple:          # (kind or None, reason)
@@ -666,25 +629,15 @@ def classify_series(r:dict|pd.Series, # one volume's header values (its first ro
         return 'other', f"{' '.join(it[:2])} image ({cls} by {reason})", conflict
     return cls, reason, conflict
 
-# %% ../nbs/05_dicom.ipynb #7a25524e
-def slice_normal(iop, # ImageOrientationPatient: the row and the column direction cosines, 6 numbers
-                )->np.ndarray: # the normal of the slices, row × column
-    "Slice normal (row × column direction) from an ImageOrientationPatient"
-    o = np.asarray(iop, float)
-    return np.cross(o[:3], o[3:])
-
-# %% ../nbs/05_dicom.ipynb #a174e3d0
-def orientation_name(iop, # ImageOrientationPatient (6 cosines) or None
-                    )->str:
-    "'sagittal', 'coronal' or 'axial' from the slice normal's main axis (None: 'unknown')"
-    if iop is None or (isinstance(iop, float) and math.isnan(iop)): return 'unknown'
-    return ('sagittal', 'coronal', 'axial')[int(np.argmax(np.abs(slice_normal(iop))))]
-
 # %% ../nbs/05_dicom.ipynb #cad6ef40
-_all_ = ['check_series', 'select_series', 'volume_affine', 'load_volume', 'assess_series', 'split_by_patient', 'load_subject_pair']   # star imports keep them too
+_all_ = ['check_series', 'select_series', 'volume_affine', 'load_volume', 'assess_series', 'split_by_patient', 'load_subject_pair',
+         'group_series', 'echo_keys', 'slice_normal', 'orientation_name']   # star imports keep them too
 
 def __getattr__(name:str):
-    "Names that moved to `select` (check_series, select_series, volume_affine, ...), imported from there on first use"
+    "Names that moved to a room above (`selection`: check_series, select_series, ...; `series`: group_series, echo_keys, slice_normal, orientation_name), imported from there on first use"
+    if name in ('group_series', 'echo_keys', 'slice_normal', 'orientation_name'):
+        from spine_osteo import series
+        return getattr(series, name)
     if name in _all_:
         from spine_osteo import selection as select
         return getattr(select, name)

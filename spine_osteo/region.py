@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['REGIONS', 'REGION_CHOICES', 'region_from_words', 'slab_extent', 'judge_regions', 'region_rank']
+__all__ = ['REGIONS', 'REGION_CHOICES', 'region_from_words', 'non_spine_words', 'slab_extent', 'judge_regions', 'region_rank']
 
 # %% ../nbs/05a_region.ipynb #9634537a
 REGIONS = ('lumbar', 'thoracic', 'cervical', 'upper spine', 'spine', 'head', 'unknown')   # `upper spine`: cervical or thoracic, by position only
@@ -22,22 +22,42 @@ _REGION_WORDS = (   # (region, regex on lower-case text); a level or the head be
     ('lumbar', r'(?<![a-z])l-?(?:spine|sp|ws)(?![a-z])|lumb|lomb|lenden|(?<![a-z])ls-?wk?s?(?![a-z])'),
     ('thoracic', r'(?<![a-z])t-?(?:spine|sp)(?![a-z])|(?<![a-z])th-?(?:spine|sp)(?![a-z])|thora[ck]|thoraci|dorsal|(?<![a-z])bws(?![a-z])|brustw|tor[aá]cic'),
     ('cervical', r'(?<![a-z])c-?(?:spine|sp)(?![a-z])|cervi[ck]|(?<![a-z])hws(?![a-z])|halsw'),
-    ('head', r'brain|(?<![a-z])head(?![a-z])|sch[aä]del|schaedel|skull|(?<![a-z])cerebr|(?<![a-z])kopf(?![a-z])|cr[aâ]ne|cerveau|enc[eé]fal|(?<![a-z])mprage'),
+    ('head', r'brain|(?<![a-z])head(?![a-z])|sch[aä]del|schaedel|skull|(?<![a-z])cerebr|(?<![a-z])kopf(?![a-z])|cr[aâ]ne|cerveau|enc[eé]fal'),
     ('spine', r'spine|spinal|wirbels|(?<![a-z])ws(?![a-z])|rachis|columna|colonne|(?<![a-z])wbs(?![a-z])'))
+
+_WEAK_WORDS = (('head', r'mprage'),)   # a sequence's name, not an anatomy: it counts only where no field names a region
+_FIELDS = (('description', 'SeriesDescription'), ('protocol', 'ProtocolName'), ('body_part', 'BodyPartExamined'), ('study_description', 'StudyDescription'))
+
+def _region_words(r, words=_REGION_WORDS)->list:
+    "(field, header name, [(region, matched word), ...] in `words` order) for each field of `r` that holds a region word"
+    out = []
+    for field, name in _FIELDS:
+        v = r.get(field); text = (v if isinstance(v, str) else '').lower().replace('_', ' ')   # the scan's clean header text
+        found = [(region, m.group()) for region, pat in words if (m := re.search(pat, text))]
+        if found: out.append((field, name, found))
+    return out
 
 def region_from_words(r:dict|pd.Series, # one series' values: description, protocol, body_part, study_description
                      )->tuple:          # (region or None, reason)
-    "The region a series' words name (header values as `dicom.scan_dicom` gives them): its description and protocol first, then BodyPartExamined, then the study's description; a level or the head beats a plain 'spine'"
-    found = []
-    for field, name in (('description', 'SeriesDescription'), ('protocol', 'ProtocolName'), ('body_part', 'BodyPartExamined'),
-                        ('study_description', 'StudyDescription')):
-        v = r.get(field); text = (v if isinstance(v, str) else '').lower().replace('_', ' ')   # the scan's clean header text
-        for region, pat in _REGION_WORDS:
-            if m := re.search(pat, text):
-                found.append((region, f"{name} says {region} ({m.group()!r})")); break   # the word only: no free text in a report
+    "The region a series' words name (header values as `dicom.scan_dicom` gives them): its description and protocol first, then BodyPartExamined, then the study's description; a level or the head beats a plain 'spine'; `mprage` names the head only where nothing else names a region"
+    found = [(f[0][0], f"{name} says {f[0][0]} ({f[0][1]!r})") for _, name, f in _region_words(r)]   # the word only: no free text in a report
     for f in found:
         if f[0] != 'spine': return f
-    return found[0] if found else (None, 'no word names a region')
+    if found: return found[0]
+    weak = _region_words(r, _WEAK_WORDS)
+    if weak: return weak[0][2][0][0], f"{weak[0][1]} says {weak[0][2][0][0]} ({weak[0][2][0][1]!r}, a sequence's name only)"
+    return None, 'no word names a region'
+
+# %% ../nbs/05a_region.ipynb #5b95cf06
+_SPINE_REGIONS = ('lumbar', 'thoracic', 'cervical', 'spine')
+
+def non_spine_words(r:dict|pd.Series, # one series' values: description, protocol, body_part (the study's description is not read)
+                   )->str:            # the evidence, '' when the series' own words do not say it shows no spine
+    "Why a series' own words say it shows no spine: its description, protocol or BodyPartExamined name the head, and none of them the spine or a level"
+    own = [(name, found) for field, name, found in _region_words(r) if field != 'study_description']
+    said = {region for _, found in own for region, _ in found}
+    if 'head' not in said or said & set(_SPINE_REGIONS): return ''
+    return '; '.join(f"{name} says head ({w!r})" for name, found in own for region, w in found if region == 'head')
 
 # %% ../nbs/05a_region.ipynb #e36375a9
 def slab_extent(g:pd.DataFrame, # rows of one volume: iop, ipp, rows, cols, pixel_spacing
@@ -75,7 +95,7 @@ def _stations(v:pd.DataFrame)->dict:
     return out
 
 def judge_regions(vols:pd.DataFrame, # one row per volume: subject, cls, orientation, frame_of_ref, z_lo, z_hi, lr and the words' fields
-                 )->pd.DataFrame:    # `vols` with `region` and `region_reason`
+                 )->pd.DataFrame:    # `vols` with `region`, `region_reason` and `non_spine` (its own words say it shows no spine)
     "The region of every volume: its words where they name one, else its slab's position among the sagittal slabs of its frame of reference"
     vols = vols.copy()
     geo = {}
@@ -91,6 +111,7 @@ def judge_regions(vols:pd.DataFrame, # one row per volume: subject, cls, orienta
         else: region = word or 'unknown'
         regions.append(region); reasons.append(why)
     vols['region'], vols['region_reason'] = regions, reasons
+    vols['non_spine'] = [bool(non_spine_words(r)) for _, r in vols.iterrows()]   # refused by `selection` unless region='any'
     return vols
 
 # %% ../nbs/05a_region.ipynb #0d2f5093

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import nibabel as nib
 import pydicom
-from .dicom import (scan_dicom, group_series, classify_series, inversion_kind, orientation_name, echo_keys, slice_normal, header_text,
-    quote_value, printable_name, number_or_none, transfer_syntax)
+from .dicom import (scan_dicom, classify_series, inversion_kind, header_text, quote_value, printable_name,
+    number_or_none, transfer_syntax)
+from .series import group_series, part_notes, echo_keys, orientation_name, slice_normal
 from .region import slab_extent, judge_regions, region_rank, REGION_CHOICES
 from .core import check_choice
 
@@ -60,9 +61,6 @@ def check_series(g:pd.DataFrame,  # rows of one volume (`series` from `group_ser
         if why: return dict(out, reason=why)
     if 'patient' in g and g.patient.nunique() > 1:
         return dict(out, reason=f"files of {g.patient.nunique()} patients in one series ({', '.join(sorted(g.patient.unique()))}): never stacked")
-    split = g.split_by.iloc[0] if 'split_by' in g else ''
-    for what, field in (('orientation', 'ImageOrientationPatient'), ('matrix', 'Rows × Columns'), ('pixel spacing', 'PixelSpacing')):
-        if what in split: return dict(out, reason=f"mixed {what}: the series holds several {field} values; its parts are never stacked together")
     if len(g) < 3: return dict(out, reason=f'fewer than 3 slices ({len(g)})')
     if any(o is None for o in g.iop) or any(p is None for p in g.ipp) or any(p is None for p in g.pixel_spacing):
         return dict(out, reason='ImageOrientationPatient, ImagePositionPatient or PixelSpacing missing')
@@ -221,9 +219,14 @@ def select_series(vols:pd.DataFrame, # one row per volume: subject, series, cls,
             vols.at[i, 'decision'] = 'rejected'
             vols.at[i, 'reason'] = (f"the subject holds series of {len(ps)} patients ({', '.join(ps)}), this one of {r['patient']}: "
                                     "series of different patients are never paired; give each patient their own folder")
+        elif region != 'any' and r.get('non_spine', False) == True:   # `region.non_spine_words`: its own headers name the head
+            vols.at[i, 'decision'] = 'rejected'
+            vols.at[i, 'reason'] = (f"not a spine series: region {r['region']} ({r['region_reason']}); never taken unless asked for "
+                                    "with region='any' (spine-osteo-convert --region any)")
         elif require_sagittal and r['orientation'] != 'sagittal':
             vols.at[i, 'decision'], vols.at[i, 'reason'] = 'not selected', f"{r['orientation']}, not sagittal"
-    cand = vols.cls.isin(wanted) & vols.ok & ~vols.subject.isin(list(mixed)) & ((vols.orientation == 'sagittal') | (not require_sagittal))
+    refused = vols.non_spine.eq(True) & (region != 'any') if 'non_spine' in vols else False   # `region.judge_regions`: its headers say it is no spine
+    cand = vols.cls.isin(wanted) & vols.ok & ~refused & ~vols.subject.isin(list(mixed)) & ((vols.orientation == 'sagittal') | (not require_sagittal))
     place = lambda i: region_rank(vols.at[i, 'region'], region) if 'region' in vols else 0   # a region other than the one asked never wins
     study = _pair_study(vols[cand], wanted, lambda i: (place(i), _rank_key(vols.loc[i])))
     for (s, c), g in vols[cand].groupby(['subject', 'cls']):
@@ -307,7 +310,7 @@ def _scaled(raw:np.ndarray, scales:list)->np.ndarray|None:
     s_, b_ = (np.array([x[i] for x in scales], np.float64)[:, None, None] for i in (0, 1))
     v = raw.astype(np.float64)*s_ + b_
     lo, hi = (float(v.min()), float(v.max())) if v.size else (0., 0.)
-    if not (math.isfinite(lo) and math.isfinite(hi)) or max(-lo, hi) > np.finfo(np.float32).max: return None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or max(-lo, hi) > float(np.finfo(np.float32).max): return None   # as Python floats: numpy 2 would cast 3e42 to float32, with a warning
     if raw.dtype.kind in 'iu' and all(float(s).is_integer() and float(b).is_integer() for s, b in scales):
         dt = _int_dtype(lo, hi)
         if dt: return v.astype(dt)
@@ -419,6 +422,12 @@ def drop_exact_duplicates(grp:pd.DataFrame, # grouped rows (`group_series`), wit
     return grp.drop(index=drop), notes, clashes
 
 # %% ../nbs/06_selection.ipynb #d973358e
+def _echoes(keys:list)->list:
+    "The echoes of one SeriesInstanceUID, shortest TE first: the echo keys held by at least half as many instances as its largest echo (fewer is a stray instance, a part of its own, not an echo)"
+    n = pd.Series([str(k) for k in keys]).value_counts()
+    held = {k for k in keys if n[str(k)]*2 >= n.max()}
+    return sorted(held, key=lambda e: (e[1] is None, e[1] or 0))
+
 def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                   wanted:tuple=('T1','T2'),      # classes to pick
                   require_sagittal:bool=True,    # only sagittal stacks qualify
@@ -428,9 +437,8 @@ def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
     "Group, classify, check and select: (grouped rows, one-row-per-volume DataFrame with decisions and each volume's patient key)"
     check_choice(region, REGION_CHOICES, 'region')
     grp, dup_notes, dup_clashes = drop_exact_duplicates(group_series(hdr))
-    ek = echo_keys(grp)
-    echoes = {k: sorted({ek[i] for i in pos}, key=lambda e: (e[1] is None, e[1] or 0))
-              for k, pos in grp.groupby(['subject', 'series_uid'], sort=False).indices.items()}
+    ek, notes = echo_keys(grp), part_notes(grp)
+    echoes = {k: _echoes([ek[i] for i in pos]) for k, pos in grp.groupby(['subject', 'series_uid'], sort=False).indices.items()}
     vols = []
     for (subj, sid), g in grp.groupby(['subject', 'series'], sort=False):   # a UID copied into two subjects stays two
         r = g.iloc[0]; ech = echoes[(subj, r.series_uid)]
@@ -439,7 +447,7 @@ def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                     n_echoes=len(ech), last_echo=echo_keys(g.iloc[:1])[0] == ech[-1])
         cls, why, conflict = classify_series(info); chk = check_series(g)
         if (subj, sid) in dup_clashes: chk = dict(chk, ok=False, reason=dup_clashes[(subj, sid)])
-        part = int(sid.rsplit('-', 1)[1]) if sid != r.series_uid and '-' in sid else 1
+        part = int(r.part) if 'part' in g else 1
         vols.append(dict(subject=subj, series=sid, part=part, series_number=r.series_number, description=r.description,
                          patient=','.join(sorted(g.patient.unique())) if 'patient' in g else '',
                          cls=cls, class_reason=why, conflict=conflict, variant=inversion_kind(info)[0] or '', duplicates=dup_notes.get((subj, sid), ''), n_files=g.path.nunique(), n_slices=len(g),
@@ -448,7 +456,10 @@ def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                          coverage=chk['coverage'], voxel=chk['voxel'], date=r.date, time=r.time,
                          image_type=r.image_type, **{k: r.get(k, '') for k in ('study_uid', 'frame_of_ref', 'body_part', 'study_description')},
                          **(slab_extent(g) or dict(z_lo=np.nan, z_hi=np.nan, lr=np.nan))))
-    return grp, select_series(judge_regions(pd.DataFrame(vols)), wanted, require_sagittal, region, max_days_apart)
+    vols = select_series(judge_regions(pd.DataFrame(vols)), wanted, require_sagittal, region, max_days_apart)
+    vols['split'] = [notes.get((s, v), '') for s, v in zip(vols.subject, vols.series)]   # `series.part_notes`: which part, and why split
+    vols['reason'] = [f"{why}; {n}" if n else why for why, n in zip(vols.reason, vols.split)]
+    return grp, vols
 
 # %% ../nbs/06_selection.ipynb #a34cf966
 def split_by_patient(hdr:pd.DataFrame, # rows from `scan_dicom`
@@ -462,6 +473,7 @@ def load_subject_pair(folder:str|Path,     # one subject's raw DICOM folder
                       wanted:tuple=('T1','T2'), # the two classes to return
                       require_sagittal:bool=True, # only sagittal stacks qualify
                       patient:str|None=None, # the patient key (`pt-…`) to load when the folder holds several
+                      region:str='lumbar',   # the region to take (`region.REGION_CHOICES`; 'any' takes a series its headers call non-spine)
                      )->dict:              # t1, t2 (nibabel images), t1_series, t2_series, patient, report
     "Pick and load the best T1 and T2 of one patient's DICOM folder, in memory; refuse a folder of several patients"
     folder = Path(folder); name = printable_name(folder.name) or str(folder)
@@ -473,7 +485,7 @@ def load_subject_pair(folder:str|Path,     # one subject's raw DICOM folder
     if patient is not None and patient not in groups:
         raise ValueError(f"{name}: no patient {patient!r} here; the folder holds {', '.join(groups)}")
     patient = patient or next(iter(groups))
-    grp, vols = assess_series(groups[patient], wanted, require_sagittal)
+    grp, vols = assess_series(groups[patient], wanted, require_sagittal, region)
     out = dict(report=vols.rename(columns={'cls': 'class'}), patient=patient)
     for c in wanted:
         sel = vols[(vols.cls == c) & (vols.decision == 'selected')]

@@ -17,9 +17,9 @@ from .phantom import (sample_t_scores, TISSUES, TISSUE, SpineSubject, marrow_fat
                                 tissue_labels, render, subject_seed, make_subject_volumes, fov_centre, plane_axes)
 
 # %% auto #0
-__all__ = ['DISTRACTORS', 'ANATOMY_DISTRACTORS', 'DEFECTS', 'make_cohort', 'synth_cli', 'sample_t_scores', 'TISSUES', 'TISSUE',
-           'SpineSubject', 'marrow_fat_fraction', 'random_subject', 'arc_point', 'tissue_labels', 'render',
-           'subject_seed', 'make_subject_volumes']
+__all__ = ['DISTRACTORS', 'ANATOMY_DISTRACTORS', 'DEFECTS', 'STRAY_KINDS', 'make_cohort', 'add_stray_instance', 'synth_cli',
+           'sample_t_scores', 'TISSUES', 'TISSUE', 'SpineSubject', 'marrow_fat_fraction', 'random_subject', 'arc_point',
+           'tissue_labels', 'render', 'subject_seed', 'make_subject_volumes']
 
 # %% ../nbs/04_synth.ipynb #2f39bd2a
 _all_ = ['sample_t_scores', 'TISSUES', 'TISSUE', 'SpineSubject', 'marrow_fat_fraction', 'random_subject', 'arc_point', 'tissue_labels', 'render', 'subject_seed', 'make_subject_volumes']   # moved to `phantom`, re-exported: `spine_osteo.synth.render` is the function it always was
@@ -404,6 +404,34 @@ def make_cohort(dest:str|Path,             # output folder; must be new or empty
     pd.DataFrame(intended).to_csv(dest/'intended_series.csv', index=False); dfx.to_csv(dest/'defects.csv', index=False)
     (dest/_MARKER).write_text(f"spine_osteo.synth cohort (complete): {note}\n")
     return labels
+
+# %% ../nbs/04_synth.ipynb #22cca6fa
+STRAY_KINDS = ('orientation', 'matrix', 'echo', 'pixel spacing')   # how `add_stray_instance` makes its instance differ
+
+# %% ../nbs/04_synth.ipynb #f997f08f
+def add_stray_instance(folder:str|Path, # a folder holding the series' files (and maybe others)
+                       series_uid:str,  # SeriesInstanceUID of the series
+                       kind:str,        # what differs (`STRAY_KINDS`)
+                      )->Path:          # the new file
+    "Add to a series one stray instance that differs from it in `kind`: a copy of its middle file, with a new SOPInstanceUID and the next InstanceNumber"
+    import pydicom
+    from pydicom.uid import generate_uid
+    if kind not in STRAY_KINDS: raise ValueError(f"kind={kind!r}: use one of {', '.join(STRAY_KINDS)}")
+    files = [(pydicom.dcmread(f, stop_before_pixels=True), f) for f in sorted(Path(folder).glob('*.dcm'))]
+    files = sorted(((int(ds.InstanceNumber), f) for ds, f in files if ds.SeriesInstanceUID == series_uid))
+    if not files: raise ValueError(f"{folder}: no file of series {series_uid}; pass the folder that holds it")
+    ds = pydicom.dcmread(files[len(files)//2][1])
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=['stray', series_uid, kind])
+    ds.InstanceNumber = files[-1][0] + 1
+    if kind == 'orientation': ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    elif kind == 'matrix':
+        a = ds.pixel_array[:ds.Rows//2, :ds.Columns//2]
+        ds.PixelData, ds.Rows, ds.Columns = np.ascontiguousarray(a).tobytes(), a.shape[0], a.shape[1]
+    elif kind == 'echo': ds.EchoNumbers, ds.EchoTime = 2, _fmt(float(ds.EchoTime) + 20)
+    else: ds.PixelSpacing = [_fmt(1.25*float(v)) for v in ds.PixelSpacing]
+    out = Path(folder)/f"stray_{kind.replace(' ', '_')}.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    return out
 
 # %% ../nbs/04_synth.ipynb #ee309b64
 @call_parse
