@@ -43,8 +43,8 @@ def tools(src, out, workers):
     "The commands to compare, each writing into `out/<tool>`"
     py = sys.executable
     return {
-        'spine_osteo': [py, '-c', f"from spine_osteo.convert import convert_dicom; convert_dicom({str(src)!r}, {str(out/'spine_osteo')!r}, workers={workers}, progress=False, verbose=False)"],
-        'spine_osteo (zlib, no isal)': [py, '-c', f"import sys; sys.modules['isal'] = None; from spine_osteo.convert import convert_dicom; convert_dicom({str(src)!r}, {str(out/'spine_osteo_zlib')!r}, workers={workers}, progress=False, verbose=False)"],
+        'spine_osteo': [py, '-c', f"from spine_osteo.convert import convert_dicom; convert_dicom({str(src)!r}, {str(out/'spine_osteo')!r}, workers={workers}, region='any', progress=False, verbose=False)"],
+        'spine_osteo (zlib, no isal)': [py, '-c', f"import sys; sys.modules['isal'] = None; from spine_osteo.convert import convert_dicom; convert_dicom({str(src)!r}, {str(out/'spine_osteo_zlib')!r}, workers={workers}, region='any', progress=False, verbose=False)"],
         'dcm2niix -z y': ['sh', '-c', f"mkdir -p '{out/'dcm2niix'}' && dcm2niix -z y -b y -o '{out/'dcm2niix'}' '{src}'"],
         'dicom2nifti': [py, '-c', f"import os, logging, dicom2nifti; logging.disable(logging.CRITICAL); os.makedirs({str(out/'dicom2nifti')!r}); dicom2nifti.convert_directory({str(src)!r}, {str(out/'dicom2nifti')!r}, compression=True, reorient=True)"],
     }

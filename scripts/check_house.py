@@ -2,7 +2,8 @@
 """The house rules that code can check, read from the code itself (CI runs this; `--graph` prints the import graph).
 
 1. Every import of one of our rooms by another runs downhill: the imported room's notebook has a lower number
-   (`nbs/NN_name.ipynb` exports `spine_osteo/name.py`), imports inside function bodies included. The one exception
+   (`nbs/NN_name.ipynb` exports `spine_osteo/name.py`), imports inside function bodies included; a lettered notebook sits just
+   above its number: 05 < 05a < 05b < 06. The one exception
    is a module-level `__getattr__` (PEP 562) that keeps a moved name importable from its old room.
 2. No production room imports the demo-data generators (`synth`, and the `phantom` it draws with) or a test room
    (`test_*`); the demo in `cli` is the one room that may (it writes the demo's synthetic cohort), and a leaf may
@@ -23,12 +24,12 @@ def rooms()->dict:
     "module name -> (notebook number, notebook file) for every notebook with `#| default_exp`"
     out = {}
     for nb in sorted(NBS.glob('*.ipynb')):
-        m = re.match(r'(\d+)', nb.name)
+        m = re.match(r'(\d+)([a-z]?)', nb.name)   # 05 < 05a < 05b < 06: a lettered room sits just above its number
         if not m: continue
         for c in json.loads(nb.read_text())['cells']:
             src = ''.join(c['source'])
             d = re.search(r'^#\|\s*default_exp\s+(\S+)', src, re.M)
-            if c['cell_type'] == 'code' and d: out[d.group(1)] = (int(m.group(1)), nb.name); break
+            if c['cell_type'] == 'code' and d: out[d.group(1)] = ((int(m.group(1)), m.group(2)), nb.name); break
     return out
 
 def imports(py:Path)->list:
@@ -75,7 +76,7 @@ def main():
     errs, graph, rm = check()
     if '--graph' in sys.argv:
         for name in sorted(rm, key=lambda k: rm[k][0]):
-            print(f"{rm[name][0]:>2} {name:12} <- {', '.join(sorted(graph.get(name, ()), key=lambda k: rm[k][0])) or '(nothing of ours)'}")
+            print(f"{''.join(map(str, rm[name][0])):>3} {name:12} <- {', '.join(sorted(graph.get(name, ()), key=lambda k: rm[k][0])) or '(nothing of ours)'}")
     if errs:
         print("House check failed:\n  " + "\n  ".join(errs), file=sys.stderr); sys.exit(1)
     print(f"House check passed: {len(rm)} rooms, every import downhill, no private names across rooms, no module over {MAX_LINES} lines.")
