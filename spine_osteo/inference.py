@@ -6,7 +6,8 @@ Docs: https://spine-osteo.github.io/spine_osteo/inference.html.md"""
 
 # %% ../nbs/14_inference.ipynb #897e2575
 from __future__ import annotations
-import ast, copy, hashlib, os, pickletools, re, warnings, zipfile
+import ast, copy, hashlib, itertools, os, pickletools, re, warnings, zipfile
+from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
@@ -15,7 +16,7 @@ import pydicom
 from pydicom.uid import generate_uid
 import torch, torch.nn as nn, torch.nn.functional as F
 import spine_osteo
-from .core import atomic_write, step_progress, can_redraw, one_line
+from .core import atomic_write, step_progress, can_redraw, one_line, worker_pool
 from .preprocess import PreprocessConfig, preprocess_pair, modality_marks
 from .labels import subject_key
 from .dicom import scan_dicom
@@ -315,9 +316,10 @@ def patient_keys(hdr:pd.DataFrame, # rows from `scan_dicom`, with `subject`
                 )->pd.Series:      # per row: its subject key, `<subject>#p<k>` when the subject holds several patients
     "Split each subject into patients (PatientID and name): a folder of two patients becomes two keys, never one"
     keys = hdr['subject'].astype(str).copy()
-    ident = pd.Series([_identity(r) for r in hdr.to_dict('records')], index=hdr.index)
+    ident = pd.Series([_identity(r) for r in hdr[[c for c in ('patient_id', 'pn_hash') if c in hdr]].to_dict('records')], index=hdr.index)
+    where = hdr[['path', 'frame']]                     # the two columns it needs: the whole table is 4x slower to copy
     for s, idx in hdr.groupby('subject', sort=False).groups.items():
-        order = list(dict.fromkeys(ident[hdr.loc[idx].sort_values(['path', 'frame']).index]))
+        order = list(dict.fromkeys(ident[where.loc[idx].sort_values(['path', 'frame']).index]))
         if len(order) > 1: keys[idx] = [f"{s}#p{order.index(i)+1}" for i in ident[idx]]
     return keys
 
@@ -328,23 +330,33 @@ def _error_line(e:Exception, root:Path|None=None)->str:
     if root is not None: msg = msg.replace(str(root) + os.sep, '')
     return one_line(msg)
 
-def _predict_key(pred:Predictor, grp:pd.DataFrame, vols:pd.DataFrame, key:str, tta:bool, wanted=('T1','T2'))->dict:
-    "Predict one subject key of an assessed header table; ValueError with the reason when it cannot be"
+def _load_key(grp:pd.DataFrame, vols:pd.DataFrame, key:str, wanted=('T1','T2'))->tuple:
+    "({class: nibabel image}, {class: the volume's row}) of one subject key of an assessed header table, the best loadable series of each class; ValueError with the reason when a class has none"
     v = vols[vols.subject == key]
+    g = grp[grp.subject == key]
     imgs, used, missing = {}, {}, []
     for c in wanted:
         cand = v[(v.cls == c) & v['rank'].notna()].sort_values('rank')
         errors = []
         for _, r in cand.iterrows():
-            try: imgs[c] = load_volume(grp[(grp.subject == key) & (grp.series == r.series)]); used[c] = r; break
+            try: imgs[c] = load_volume(g[g.series == r.series]); used[c] = r; break
             except ValueError as e: errors.append(f"{series_label(r)}: {_error_line(e)}")
         if c not in imgs:
             why = '; '.join(errors + [f"{series_label(r)}: {r.reason}" for _, r in v[(v.cls == c) & v['rank'].isna()].iterrows()])
             missing.append(f"no usable {c} ({why or f'no series classified {c}'})")
     if missing: raise ValueError('; '.join(missing))
+    return imgs, used
+
+def _used_files(grp:pd.DataFrame, key:str, used:dict)->dict:
+    "{class: the files of the series used}, each file once, in table order (what an SR references)"
+    g = grp[grp.subject == key]
+    return {c: list(dict.fromkeys(g[g.series == r.series].path)) for c, r in used.items()}
+
+def _predict_key(pred:Predictor, grp:pd.DataFrame, vols:pd.DataFrame, key:str, tta:bool, wanted=('T1','T2'))->dict:
+    "Predict one subject key of an assessed header table; ValueError with the reason when it cannot be"
+    imgs, used = _load_key(grp, vols, key, wanted)
     res = pred.predict(imgs[wanted[0]], imgs[wanted[1]], tta)
-    files = {c: list(dict.fromkeys(grp[(grp.subject == key) & (grp.series == used[c].series)].path)) for c in wanted}
-    return dict(res, vols=used, files=files)
+    return dict(res, vols=used, files=_used_files(grp, key, used))
 
 def _check_nifti(path, what:str)->Path:
     "A T1/T2 argument as a path to an existing file, or a ValueError saying what to pass"
@@ -466,11 +478,36 @@ def read_dicom_sr(path:str|Path, # an SR written by `write_dicom_sr`
     return out
 
 # %% ../nbs/14_inference.ipynb #28cd864a
+def _prepare_subject(job:tuple)->dict:
+    "What one subject needs before the model (a worker's task): assess its series, load the best T1 and T2, preprocess them"
+    key, hdr, preprocess, root, parent = job
+    if os.getpid() != parent and torch.get_num_threads() != 1: torch.set_num_threads(1)   # a worker: one OpenMP thread beside its siblings and the model
+    grp, vols = assess_series(hdr)          # every decision is per subject: the same as assessing the whole export at once
+    out = dict(key=key, x=None, reason='')
+    try:
+        imgs, used = _load_key(grp, vols, key)
+        out['x'] = preprocess_pair(imgs['T1'], imgs['T2'], PreprocessConfig(**preprocess))[None].numpy()   # numpy: pickled as bytes, no shared-memory handles
+        out.update(t1_series=series_label(used['T1']), t2_series=series_label(used['T2']), files=_used_files(grp, key, used))
+    except Exception as e: out['reason'] = _error_line(e, root)
+    return out
+
+def _in_order(fn, jobs, n:int, workers:int, ahead:int=2):
+    "`fn(job)` for each of `n` jobs, in order; over `workers` processes with at most `ahead`×`workers` jobs queued or done and not yet taken (a bounded pipeline)"
+    workers = min(workers, n)
+    if workers <= 1: yield from map(fn, jobs); return
+    jobs = iter(jobs)
+    with worker_pool(workers) as ex:
+        queue = deque(ex.submit(fn, j) for j in itertools.islice(jobs, ahead*workers))
+        while queue:
+            res = queue.popleft().result()
+            for j in itertools.islice(jobs, 1): queue.append(ex.submit(fn, j))   # refill before handing the result on
+            yield res
+
 def predict_export(model,                        # a `Predictor`, a `Learner`, or a model path (run folder, model.pkl, predictor.pt)
                    root:str|Path,                # the DICOM export: one folder per subject (or any layout with `subject_from='patient_id'`)
                    subject_from:str='folder',    # 'folder' (top-level folders) or 'patient_id'
                    tta:bool=False,               # average each prediction with the left-right mirror
-                   workers:int|None=None,        # processes for the header scan (None: all cores)
+                   workers:int|None=None,        # processes for the header scan and for reading and preprocessing subjects (None: all cores; 1: none)
                    dicom_sr:str|Path|None=None,  # folder for one DICOM SR per predicted subject; None: none
                    progress:bool=True,           # progress: bars in a terminal or notebook, a line every 5 % in a log or pipe
                   )->pd.DataFrame:               # one row per subject (patient): subject, status, label, p_<class>, t1_series, t2_series, reason[, sr_file]
@@ -480,25 +517,30 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     if not root.is_dir(): raise ValueError(f"{root}: is a file, not a folder; pass the folder that holds the DICOM export")
     if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' or 'patient_id'")
     pred = as_predictor(model)
+    workers = workers or os.cpu_count() or 1
     if progress and not can_redraw(): print("headers: reading every file under the export folder", flush=True)
     hdr, skipped = scan_dicom(root, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
     if len(hdr) == 0: raise ValueError(f"{root}: no DICOM images found (skipped files: {skipped or 'none'}); pass the folder that holds the DICOM export")
     pkeys = patient_keys(hdr)
     folder_of = dict(zip(pkeys, hdr.subject)); hdr['subject'] = pkeys
     n_in = hdr.groupby(hdr.subject.map(folder_of)).subject.nunique()
-    grp, vols = assess_series(hdr)
-    keys = sorted(hdr.subject.unique())
+    rows_of = hdr.groupby('subject').indices                     # key -> its rows (positions), in table order
+    keys = sorted(rows_of)
+    jobs = ((k, hdr.iloc[rows_of[k]], pred.preprocess, root, os.getpid()) for k in keys)   # made one at a time, as the pipeline asks
     rows = []
-    for key in step_progress(keys, len(keys), 'subjects', progress):
+    for r in step_progress(_in_order(_prepare_subject, jobs, len(keys), workers), len(keys), 'subjects', progress):
+        key = r['key']
         row = dict(subject=key, status='not predicted', label='', **{f'p_{c}': np.nan for c in pred.vocab}, t1_series='', t2_series='', reason='')
         f = folder_of[key]
         note = f"folder {f} holds {n_in[f]} patients, predicted separately" if n_in[f] > 1 else ''
         try:
-            r = _predict_key(pred, grp, vols, key, tta)
-            row.update(status='predicted', label=r['label'], **{f'p_{c}': p for c, p in r['probs'].items()},
-                       t1_series=series_label(r['vols']['T1']), t2_series=series_label(r['vols']['T2']), reason=note)
+            if r['x'] is None: raise ValueError(r['reason'])
+            p = pred.probs(torch.from_numpy(r['x']), tta)
+            label, probs = pred.vocab[int(p.argmax())], {c: float(v) for c, v in zip(pred.vocab, p)}
+            row.update(status='predicted', label=label, **{f'p_{c}': v for c, v in probs.items()},
+                       t1_series=r['t1_series'], t2_series=r['t2_series'], reason=note)
             if dicom_sr is not None:
-                try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{subject_key(key)}_spine_osteo_SR.dcm", r['label'], r['probs'],
+                try: row['sr_file'] = write_dicom_sr(Path(dicom_sr)/f"{subject_key(key)}_spine_osteo_SR.dcm", label, probs,
                                                      r['files']['T1'], r['files']['T2'], pred).name
                 except Exception as e: row['reason'] = '; '.join(filter(None, [note, f"SR not written: {_error_line(e, root)}"]))
         except Exception as e: row['reason'] = '; '.join(filter(None, [note, _error_line(e, root)]))

@@ -192,9 +192,11 @@ def load_canonical(src:str|Path|nib.Nifti1Image, # NIfTI path or nibabel image
     img, name = check_nifti(src), _volume_name(src)
     if len(img.shape) > 3: img = img.slicer[(slice(None),)*3 + (0,)*(len(img.shape)-3)]
     img = nib.as_closest_canonical(img)
-    try: arr = np.ascontiguousarray(np.asarray(img.dataobj, dtype=np.float32))
+    raw = img.dataobj                             # an array for an image in memory (e.g. read from DICOM), else nibabel's proxy of the file
+    whole = isinstance(raw, np.ndarray) and raw.dtype.kind in 'biu'   # integers in memory: no scaling, every float32 of them finite
+    try: arr = np.array(raw, dtype=np.float32, order='C') if whole else np.ascontiguousarray(np.asarray(raw, dtype=np.float32))   # one cast-and-copy pass, not two
     except Exception as e: raise ValueError(f"{name}: voxel data cannot be read ({type(e).__name__}: {e}); is the file truncated? Copy or convert it again") from e
-    nbad = int(arr.size - np.isfinite(arr).sum())
+    nbad = 0 if whole else int(arr.size - np.isfinite(arr).sum())
     if nbad: raise ValueError(f"{name}: {nbad} NaN/inf voxel(s); fix or convert the volume again")
     lo, hi = float(arr.min()), float(arr.max())
     if lo == hi:
