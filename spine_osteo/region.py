@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/region.html.md"""
 
 # %% ../nbs/05a_region.ipynb #7e190ee2
 from __future__ import annotations
-import re
+import re, unicodedata
 import numpy as np
 import pandas as pd
 
@@ -22,7 +22,8 @@ _REGION_WORDS = (   # (region, regex on lower-case text); a level or the head be
     ('lumbar', r'(?<![a-z])l-?(?:spine|sp|ws)(?![a-z])|lumb|lomb|lenden|(?<![a-z])ls-?wk?s?(?![a-z])'),
     ('thoracic', r'(?<![a-z])t-?(?:spine|sp)(?![a-z])|(?<![a-z])th-?(?:spine|sp)(?![a-z])|thora[ck]|thoraci|dorsal|(?<![a-z])bws(?![a-z])|brustw|tor[aá]cic'),
     ('cervical', r'(?<![a-z])c-?(?:spine|sp)(?![a-z])|cervi[ck]|(?<![a-z])hws(?![a-z])|halsw'),
-    ('head', r'brain|(?<![a-z])head(?![a-z])|sch[aä]del|schaedel|skull|(?<![a-z])cerebr|(?<![a-z])kopf(?![a-z])|cr[aâ]ne|cerveau|enc[eé]fal'),
+    ('head', r'brain(?!lab)|(?<![a-z])head(?![a-z])(?! ?(?:first|coil|neck coil))|sch[aä]del|schaedel|skull|(?<![a-z])cerebr(?!o-?spin)|(?<![a-z])kopf(?![a-z])(?!-? ?fu)|'
+             r'cr[aáâ]n(?:e|eo|io|ium)(?![a-z])|cranio|cerveau|enc[eé]fal|hirn(?!-?stamm)|hersenen|m[oó]zg|orbit|hypophys|pituitar|(?<![a-z])iac(?![a-z])'),
     ('spine', r'spine|spinal|wirbels|(?<![a-z])ws(?![a-z])|rachis|columna|colonne|(?<![a-z])wbs(?![a-z])'))
 
 _WEAK_WORDS = (('head', r'mprage'),)   # a sequence's name, not an anatomy: it counts only where no field names a region
@@ -32,7 +33,7 @@ def _region_words(r, words=_REGION_WORDS)->list:
     "(field, header name, [(region, matched word), ...] in `words` order) for each field of `r` that holds a region word"
     out = []
     for field, name in _FIELDS:
-        v = r.get(field); text = (v if isinstance(v, str) else '').lower().replace('_', ' ')   # the scan's clean header text
+        v = r.get(field); text = unicodedata.normalize('NFC', v if isinstance(v, str) else '').lower().replace('_', ' ')   # the scan's clean header text, accents composed
         found = [(region, m.group()) for region, pat in words if (m := re.search(pat, text))]
         if found: out.append((field, name, found))
     return out
@@ -50,14 +51,27 @@ def region_from_words(r:dict|pd.Series, # one series' values: description, proto
 
 # %% ../nbs/05a_region.ipynb #5b95cf06
 _SPINE_REGIONS = ('lumbar', 'thoracic', 'cervical', 'spine')
+_HEAD_WIDTH = 100.   # mm: a sagittal slab wider than this (left-right) is a head or a body, not a spine
 
-def non_spine_words(r:dict|pd.Series, # one series' values: description, protocol, body_part (the study's description is not read)
-                   )->str:            # the evidence, '' when the series' own words do not say it shows no spine
-    "Why a series' own words say it shows no spine: its description, protocol or BodyPartExamined name the head, and none of them the spine or a level"
-    own = [(name, found) for field, name, found in _region_words(r) if field != 'study_description']
-    said = {region for _, found in own for region, _ in found}
-    if 'head' not in said or said & set(_SPINE_REGIONS): return ''
-    return '; '.join(f"{name} says head ({w!r})" for name, found in own for region, w in found if region == 'head')
+def _wide(r)->float|None:
+    "The left-right width (mm) of a sagittal slab wider than `_HEAD_WIDTH`, else None (narrower, not sagittal, or unmeasured)"
+    lr = r.get('lr')
+    return float(lr) if r.get('orientation') == 'sagittal' and isinstance(lr, (int, float)) and lr > _HEAD_WIDTH else None
+
+def non_spine_words(r:dict|pd.Series, # one series' values: description, protocol, body_part (and orientation, lr: its slab; study_description)
+                   )->str:            # the evidence, '' when the series' own words (or words and geometry together) do not say it shows no spine
+    "Why a series shows no spine: its own words name the head and none the spine or a level; BodyPartExamined alone, or a sequence's name or the study's description, only with a slab as wide as a head"
+    own = [(field, name, found) for field, name, found in _region_words(r) if field != 'study_description']
+    said = {region for _, _, found in own for region, _ in found}
+    if said & set(_SPINE_REGIONS): return ''
+    heads = [(field, f"{name} says head ({w!r})") for field, name, found in own for region, w in found if region == 'head']
+    wide = _wide(r)
+    if heads and (wide or any(f != 'body_part' for f, _ in heads)):
+        return '; '.join(e for _, e in heads) + (f"; its sagittal slab is {wide:.0f} mm wide" if wide and all(f == 'body_part' for f, _ in heads) else '')
+    if heads or not wide: return ''
+    other = [f"{name} says head ({found[0][1]!r})" for _, name, found in _region_words(r, _WEAK_WORDS)] + \
+            [f"{name} says head ({w!r})" for field, name, found in _region_words(r) if field == 'study_description' for region, w in found if region == 'head']
+    return f"its sagittal slab is {wide:.0f} mm wide and " + '; '.join(other) if other else ''
 
 # %% ../nbs/05a_region.ipynb #e36375a9
 def slab_extent(g:pd.DataFrame, # rows of one volume: iop, ipp, rows, cols, pixel_spacing
@@ -73,7 +87,6 @@ def slab_extent(g:pd.DataFrame, # rows of one volume: iop, ipp, rows, cols, pixe
     return dict(z_lo=float(pts[:, 2].min()), z_hi=float(pts[:, 2].max()), lr=float(np.ptp(pts[:, 0])))
 
 # %% ../nbs/05a_region.ipynb #6e5fbdbe
-_HEAD_WIDTH = 100.   # mm: a sagittal slab wider than this (left-right) is a head or a body, not a spine
 _SLAB_KINDS = ('T1', 'T2', 'STIR', 'PD', 'other')   # slabs that mark a station (not localizers, not diffusion)
 
 def _stations(v:pd.DataFrame)->dict:
@@ -100,13 +113,25 @@ def judge_regions(vols:pd.DataFrame, # one row per volume: subject, cls, orienta
     vols = vols.copy()
     geo = {}
     ok = vols.orientation.eq('sagittal') & vols.cls.isin(_SLAB_KINDS) & vols.z_lo.notna() & vols.frame_of_ref.fillna('').ne('')
+    if 'ok' in vols: ok &= vols.ok.fillna(False).astype(bool)   # a rejected part (a stray instance) marks no station
     for _, v in vols[ok].groupby(['subject', 'frame_of_ref']): geo.update(_stations(v))
     regions, reasons = [], []
     for i, r in vols.iterrows():
         word, why = region_from_words(r)
         pos, pwhy = geo.get(i, (None, ''))
-        if word and word != 'spine':
-            region = word; why += ('' if pos in (None, word) else f"; its position says {pos} ({pwhy})")
+        word_only = region_from_words(dict(r, body_part=''))   # the words without BodyPartExamined
+        said_by_bpe = word == 'head' and word_only[0] != 'head'
+        if said_by_bpe and r.get('orientation') == 'sagittal' and isinstance(r.get('lr'), (int, float)) and not _wide(r):   # BodyPartExamined alone vs a spine-sized slab
+            word, why = word_only
+            why = (f"{why}; " if word else '') + f"BodyPartExamined says head but its sagittal slab is {r['lr']:.0f} mm wide, spine-sized: not believed alone"
+            if pos: region = pos if not word or word == 'spine' else word
+            regions.append(region if pos or word else 'unknown'); reasons.append(f"{pwhy}; {why}" if pos and (not word or word == 'spine') else why)
+            continue
+        if (wide := _wide(r)) and word != 'head':   # a slab as wide as a head is never taken as a spine, whatever its words say
+            region = 'head'; why = (f"a sagittal slab {wide:.0f} mm wide (left-right): a head or a body, not a spine (spine slabs are under {_HEAD_WIDTH:g} mm)"
+                                    + (f"; its words say {word} ({why}), overruled by its width" if word else ''))
+        elif word and word != 'spine':
+            region = word; why += ('' if pos in (None, word) else f"; its position says {pos} ({pwhy})") + (f"; its sagittal slab is {wide:.0f} mm wide" if wide else '')
         elif pos: region, why = pos, f"{pwhy}" + (f"; {why}" if word else '')
         else: region = word or 'unknown'
         regions.append(region); reasons.append(why)

@@ -14,7 +14,7 @@ import nibabel as nib
 import pydicom
 from .dicom import (scan_dicom, classify_series, inversion_kind, header_text, quote_value, printable_name,
     number_or_none, transfer_syntax)
-from .series import group_series, part_notes, echo_keys, orientation_name, slice_normal
+from .series import group_series, part_notes, echo_keys, orientation_name, slice_normal, ORIENT_TOL
 from .region import slab_extent, judge_regions, region_rank, REGION_CHOICES
 from .core import check_choice
 
@@ -65,7 +65,7 @@ def check_series(g:pd.DataFrame,  # rows of one volume (`series` from `group_ser
     if any(o is None for o in g.iop) or any(p is None for p in g.ipp) or any(p is None for p in g.pixel_spacing):
         return dict(out, reason='ImageOrientationPatient, ImagePositionPatient or PixelSpacing missing')
     iops = np.array(list(g.iop), float)
-    if np.abs(iops - iops[0]).max() > 1e-3: return dict(out, reason=f'mixed orientation: direction cosines differ by up to {np.abs(iops - iops[0]).max():.3g}')
+    if np.abs(iops - iops[0]).max() > ORIENT_TOL: return dict(out, reason=f'mixed orientation: direction cosines differ by up to {np.abs(iops - iops[0]).max():.3g}')
     n = slice_normal(iops[0]); ipp = np.array(list(g.ipp), float)
     d = ipp @ n; order = np.argsort(d, kind='stable'); ds_ = np.diff(d[order])
     med = float(np.median(ds_))
@@ -140,10 +140,15 @@ def _reconstruction(r)->tuple:
     it = r.get('image_type') if isinstance(r.get('image_type'), tuple) else ()
     return (it[:2] != ('ORIGINAL', 'PRIMARY'), 'NORM' not in it, not {'DIS2D', 'DIS3D'} & set(it))
 
+def _vox(r)->float:
+    "A volume's voxel size (mm³) to 4 significant digits: 420.00004 and 419.99996 tie, as the report prints them"
+    v = r['voxel']
+    return float(f"{v:.4g}") if v is not None and v == v else np.inf
+
 def _rank_key(r, by_time:bool=True)->tuple:
     "Sort key of a candidate: smaller is better (the acquisition time counts only when `by_time`)"
     t = _acquired(r) if by_time else None
-    return (not r['ok'], r['orientation'] != 'sagittal', len(_caveats(r)), -round(r['coverage'] or 0, 1), round(r['voxel'] or np.inf, 4),
+    return (not r['ok'], r['orientation'] != 'sagittal', len(_caveats(r)), -round(r['coverage'] or 0, 1), _vox(r),
             _reconstruction(r), (-t[0], -t[1]) if t else (0, 0), r['series'])
 
 def _why_lost(r, w, by_time:bool=True, region:str='lumbar')->str:
@@ -153,7 +158,7 @@ def _why_lost(r, w, by_time:bool=True, region:str='lumbar')->str:
     if r['orientation'] != 'sagittal' and w['orientation'] == 'sagittal': return f"lost to {series_label(w)}: {r['orientation']}, not sagittal"
     if len(_caveats(r)) > len(_caveats(w)): return f"lost to {series_label(w)}: {'; '.join(_caveats(r))}"
     if round(r['coverage'] or 0, 1) < round(w['coverage'] or 0, 1): return f"lost to {series_label(w)}: less coverage ({r['coverage']:.1f} vs {w['coverage']:.1f} mm)"
-    if round(r['voxel'] or np.inf, 4) > round(w['voxel'] or np.inf, 4): return f"lost to {series_label(w)}: coarser voxels ({r['voxel']:.3g} vs {w['voxel']:.3g} mm³)"
+    if _vox(r) > _vox(w): return f"lost to {series_label(w)}: coarser voxels ({r['voxel']:.3g} vs {w['voxel']:.3g} mm³)"
     if _reconstruction(r) > _reconstruction(w):
         return (f"lost to {series_label(w)}: another reconstruction is preferred (ORIGINAL/PRIMARY, then intensity-normalised NORM, then "
                 f"distortion-corrected DIS2D/DIS3D): ImageType {'/'.join(r['image_type'])} vs {'/'.join(w['image_type'])}")
@@ -201,6 +206,22 @@ def _patients_of(vols:pd.DataFrame)->dict:
     if 'patient' not in vols: return {}
     return {s: sorted({p for ps in g.patient for p in str(ps).split(',') if p}) for s, g in vols.groupby('subject')}
 
+def _one_region(vols:pd.DataFrame, want:str)->pd.DataFrame:
+    "A selected volume of another known region than `want` is never paired with one of `want`: not selected, and said; without such a partner, its region is noted"
+    for s, g in vols[vols.decision == 'selected'].groupby('subject'):
+        fits = [i for i in g.index if region_rank(vols.at[i, 'region'], want) == 0]
+        for i in g.index:
+            if region_rank(vols.at[i, 'region'], want) < 2: continue
+            what = f"region {vols.at[i, 'region']}, not {want} ({vols.at[i, 'region_reason']})"
+            if fits:
+                j = fits[0]
+                vols.at[i, 'decision'] = 'not selected'
+                vols.at[i, 'reason'] = (f"the best {vols.at[i, 'cls']} is of {what}: never paired with the {want} {vols.at[j, 'cls']} "
+                                        f"({series_label(vols.loc[j])}), a pair shows one region; no {want} {vols.at[i, 'cls']} here "
+                                        f"(spine-osteo-convert --region any takes it)")
+            else: vols.at[i, 'reason'] += f"; note: {what}"
+    return vols
+
 def select_series(vols:pd.DataFrame, # one row per volume: subject, series, cls, ok, orientation, coverage, voxel, date, time (patient)
                   wanted=('T1','T2'), # classes to pick one volume of, per subject
                   require_sagittal:bool=True, # only sagittal stacks qualify (False: sagittal is merely preferred)
@@ -242,6 +263,7 @@ def select_series(vols:pd.DataFrame, # one row per volume: subject, series, cls,
                                     + (f"; {w['duplicates']}" if isinstance(w.get('duplicates'), str) and w.get('duplicates') else '')
                                     if k == 0 else f"lost to {series_label(w)}: from another study than the one holding the subject's whole pair (pairs come from one study)"
                                     if other(i) and not other(ranked[0]) and place(i) == place(ranked[0]) else _why_lost(vols.loc[i], w, by_time, region))
+    if 'region' in vols and region != 'any': vols = _one_region(vols, region)
     return _across_studies(vols, wanted, max_days_apart)
 
 # %% ../nbs/06_selection.ipynb #4834b421
@@ -428,6 +450,13 @@ def _echoes(keys:list)->list:
     held = {k for k in keys if n[str(k)]*2 >= n.max()}
     return sorted(held, key=lambda e: (e[1] is None, e[1] or 0))
 
+def _interleaved(g:pd.DataFrame, chk:dict)->dict:
+    "Refuse a part of a split UID whose slices lie twice or more the step its headers give apart: every k-th slice of its UID, the others in other parts"
+    ref = [v for v in (number_or_none(g.spacing_between.iloc[0]), number_or_none(g.thickness.iloc[0])) if v and v > 0]
+    if not ref or chk['step'] < 1.9*ref[0]: return chk
+    return dict(chk, ok=False, reason=f"slices {chk['step']:.3g} mm apart where {'SpacingBetweenSlices' if number_or_none(g.spacing_between.iloc[0]) else 'SliceThickness'} "
+                                      f"says {ref[0]:g} mm: one slice in {round(chk['step']/ref[0])} of its SeriesInstanceUID, the others in other parts; never stacked alone")
+
 def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
                   wanted:tuple=('T1','T2'),      # classes to pick
                   require_sagittal:bool=True,    # only sagittal stacks qualify
@@ -438,15 +467,17 @@ def assess_series(hdr:pd.DataFrame,           # rows from `scan_dicom`
     check_choice(region, REGION_CHOICES, 'region')
     grp, dup_notes, dup_clashes = drop_exact_duplicates(group_series(hdr))
     ek, notes = echo_keys(grp), part_notes(grp)
+    ek_of = dict(zip(grp.index, ek))   # row label -> its echo (a missing EchoNumbers filled from its UID)
     echoes = {k: _echoes([ek[i] for i in pos]) for k, pos in grp.groupby(['subject', 'series_uid'], sort=False).indices.items()}
     vols = []
     for (subj, sid), g in grp.groupby(['subject', 'series'], sort=False):   # a UID copied into two subjects stays two
         r = g.iloc[0]; ech = echoes[(subj, r.series_uid)]
         b = g.b_value.dropna() if 'b_value' in g else pd.Series(dtype=float)
         info = dict(r, b_max=b.max() if len(b) else None, diff_dirs='/'.join(sorted(set(g.diff_dir) - {''})) if 'diff_dir' in g else '',
-                    n_echoes=len(ech), last_echo=echo_keys(g.iloc[:1])[0] == ech[-1])
+                    n_echoes=len(ech), last_echo=ek_of[g.index[0]] == ech[-1])
         cls, why, conflict = classify_series(info); chk = check_series(g)
         if (subj, sid) in dup_clashes: chk = dict(chk, ok=False, reason=dup_clashes[(subj, sid)])
+        elif chk['ok'] and r.get('split_by'): chk = _interleaved(g, chk)
         part = int(r.part) if 'part' in g else 1
         vols.append(dict(subject=subj, series=sid, part=part, series_number=r.series_number, description=r.description,
                          patient=','.join(sorted(g.patient.unique())) if 'patient' in g else '',

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['SPLIT_FIELDS', 'slice_normal', 'orientation_name', 'echo_keys', 'group_series', 'part_notes']
+__all__ = ['SPLIT_FIELDS', 'ORIENT_TOL', 'TIMING_TOL', 'slice_normal', 'orientation_name', 'echo_keys', 'group_series',
+           'part_notes']
 
 # %% ../nbs/05b_series.ipynb #7a25524e
 def slice_normal(iop, # ImageOrientationPatient: the row and the column direction cosines, 6 numbers
@@ -28,46 +29,76 @@ def orientation_name(iop, # ImageOrientationPatient (6 cosines) or None
     return ('sagittal', 'coronal', 'axial')[int(np.argmax(np.abs(slice_normal(iop))))]
 
 # %% ../nbs/05b_series.ipynb #71b51ef1
-def echo_keys(g:pd.DataFrame, # header rows with `echo_number` and `te`
+def echo_keys(g:pd.DataFrame, # header rows with `echo_number` and `te` (and `subject`, `series_uid`: missing echo numbers filled per UID)
              )->list:         # per row: (echo number, TE rounded to 0.01 ms), None where missing
-    "(echo number, TE) of each row, as `group_series` splits echoes"
-    return [(None if pd.isna(e) else e, None if pd.isna(t) else round(t, 2)) for e, t in zip(g.echo_number, g.te)]
+    "(echo number, TE) of each row, as `group_series` splits echoes; a missing EchoNumbers takes the one echo number its UID holds at that TE"
+    keys = [(None if pd.isna(e) else e, None if pd.isna(t) else round(t, 2)) for e, t in zip(g.echo_number, g.te)]
+    uid = list(zip(*(g[c] for c in ('subject', 'series_uid') if c in g))) or [()]*len(g)
+    held = {}
+    for u, (e, t) in zip(uid, keys):
+        if e is not None: held.setdefault((u, t), set()).add(e)
+    return [(next(iter(held[(u, t)])), t) if e is None and len(held.get((u, t), ())) == 1 else (e, t) for u, (e, t) in zip(uid, keys)]
 
 # %% ../nbs/05b_series.ipynb #dac34671
 SPLIT_FIELDS = {'orientation': 'ImageOrientationPatient', 'matrix': 'Rows × Columns', 'pixel spacing': 'PixelSpacing',
-                'echo': 'EchoNumbers/EchoTime', 'component': 'image component'}   # what splits a series, in the order reasons cite it
+                'echo': 'EchoNumbers/EchoTime', 'component': 'image component', 'repetition time': 'RepetitionTime',
+                'flip angle': 'FlipAngle', 'image type': 'ImageType'}   # what splits a series, in the order reasons cite it
+ORIENT_TOL = 1e-3     # largest difference of a direction cosine within one volume: `group_series` splits beyond it, `selection.check_series` refuses beyond it
+TIMING_TOL = 0.05     # largest relative difference of RepetitionTime or FlipAngle within one volume (a triggered series' TR varies a little)
 
 # %% ../nbs/05b_series.ipynb #55e84ad1
-def _orient_cluster(iops:list, tol:float=0.01)->list:
-    "Cluster label per orientation: first earlier orientation within `tol` in every cosine"
+def _cluster(vals:list, close)->list:
+    "Cluster label per value: the first earlier cluster whose first value is `close` to it (None: a cluster of its own, -1)"
     reps, out = [], []
-    for o in iops:
-        if o is None: out.append(-1); continue
+    for v in vals:
+        if v is None: out.append(-1); continue
         for k, r in enumerate(reps):
-            if max(abs(a-b) for a, b in zip(o, r)) <= tol: out.append(k); break
-        else: reps.append(o); out.append(len(reps)-1)
+            if close(v, r): out.append(k); break
+        else: reps.append(v); out.append(len(reps)-1)
     return out
 
+def _orient_cluster(iops:list, tol:float=ORIENT_TOL)->list:
+    "Cluster label per orientation: first earlier orientation within `tol` in every cosine"
+    return _cluster(iops, lambda o, r: max(abs(a-b) for a, b in zip(o, r)) <= tol)
+
+def _timing_cluster(vals, tol:float=TIMING_TOL)->list:
+    "Cluster label per RepetitionTime or FlipAngle: within `tol` of the cluster's first value, relatively"
+    vals = [None if v is None or pd.isna(v) else float(v) for v in vals]
+    return _cluster(vals, lambda v, r: abs(v - r) <= tol*max(abs(v), abs(r)))
+
+def _derived(it)->bool|None:
+    "ImageType's first value says DERIVED (None when ImageType is missing)"
+    return (it[0] == 'DERIVED') if isinstance(it, tuple) and it else None
+
 def _split_keys(df:pd.DataFrame, pos)->list:
-    "Per row of `pos`: (orientation cluster, (Rows, Columns), pixel spacing to 1 µm, echo key, component), in `SPLIT_FIELDS` order"
+    "Per row of `pos`: (orientation cluster, (Rows, Columns), pixel spacing to 1 µm, echo key, component, TR cluster, flip cluster, derived), in `SPLIT_FIELDS` order"
     iop, ps = df.iop.to_numpy(), df.pixel_spacing.to_numpy()
     echo = echo_keys(df.iloc[pos])
-    comp = df.component.to_numpy() if 'component' in df else np.full(len(df), 'M', object)
+    col = lambda c, v: df[c].to_numpy()[pos] if c in df else [v]*len(pos)
     spacing = lambda p: tuple(round(x, 3) for x in p) if p else None
-    return [(o, (int(df.rows.iat[i]), int(df.cols.iat[i])), spacing(ps[i]), e, comp[i])
-            for o, i, e in zip(_orient_cluster([iop[i] for i in pos]), pos, echo)]
+    return list(zip(_orient_cluster([iop[i] for i in pos]), [(int(df.rows.iat[i]), int(df.cols.iat[i])) for i in pos],
+                    [spacing(ps[i]) for i in pos], echo, col('component', 'M'), _timing_cluster(col('tr', None)),
+                    _timing_cluster(col('flip', None)), [_derived(it) for it in col('image_type', None)]))
 
 # %% ../nbs/05b_series.ipynb #1acd94be
+def _uid_key(u)->tuple:
+    "Sort key of a UID by its numbers (1.2.10 after 1.2.9); a missing UID sorts last"
+    u = u if isinstance(u, str) else ''
+    return tuple(int(x) if x.isdigit() else 10**80 for x in u.split('.')) if u else (10**80,)
+
 def group_series(df:pd.DataFrame, # rows from `dicom.scan_dicom`
                 )->pd.DataFrame:  # the same rows with `series` (volume id), `part` (1: the largest) and `split_by`
-    "Group rows into volumes: by subject and SeriesInstanceUID, then split where orientation, matrix, pixel spacing, echo or image component differ"
+    "Group rows into volumes: by subject and SeriesInstanceUID, then split where orientation, matrix, pixel spacing, echo, image component, TR, flip angle or ORIGINAL/DERIVED differ"
     df = df.copy()
     series, part, split = ['']*len(df), [1]*len(df), ['']*len(df)
     for (subj, uid), pos in df.groupby(['subject', 'series_uid'], sort=False).indices.items():
         keys = _split_keys(df, pos)
-        first = {k: n for n, k in enumerate(dict.fromkeys(keys))}
-        size = {k: keys.count(k) for k in first}
-        order = {k: n for n, k in enumerate(sorted(first, key=lambda k: (-size[k], first[k])))}   # largest first, then first seen
+        size = {k: keys.count(k) for k in dict.fromkeys(keys)}
+        inst = df.instance.to_numpy(float)[pos] if 'instance' in df else np.full(len(pos), np.nan)
+        sop = df.sop_uid.to_numpy()[pos] if 'sop_uid' in df else ['']*len(pos)
+        content = {k: (min((x for x, kk in zip(inst, keys) if kk == k and not np.isnan(x)), default=np.inf),
+                       min((_uid_key(u) for u, kk in zip(sop, keys) if kk == k), default=())) for k in size}
+        order = {k: n for n, k in enumerate(sorted(size, key=lambda k: (-size[k], *content[k], str(k))))}   # largest first, then by content: never by file names
         why = ','.join(f for j, f in enumerate(SPLIT_FIELDS) if len({k[j] for k in keys}) > 1)
         base = uid or f"nouid_{hashlib.sha256(os.fsencode(str(df.path.iat[pos[0]]))).hexdigest()[:8]}"
         for k, i in zip(keys, pos):
@@ -82,12 +113,15 @@ def _value(field:str, r, names:dict)->str:
     "One part's value of a split attribute, as a report shows it"
     if field == 'orientation':
         o = r.iop; name = orientation_name(o)
-        return name if names.get(name, 0) < 2 or o is None else f"{name} ({', '.join(f'{v:.3g}' for v in o)})"
+        return name if names.get(name, 0) < 2 or o is None else f"{name} ({', '.join(f'{v:.4g}' for v in o)})"
     if field == 'matrix': return f"{r.rows}×{r.cols}"
     if field == 'pixel spacing': return 'missing' if not r.pixel_spacing else '×'.join(f"{v:g}" for v in r.pixel_spacing) + ' mm'
     if field == 'echo':
         e, t = (None if pd.isna(v) else v for v in (r.echo_number, r.te))
         return f"echo {'?' if e is None else f'{e:g}'}, TE {'?' if t is None else f'{t:g}'} ms"
+    if field == 'repetition time': return 'missing' if pd.isna(getattr(r, 'tr', None)) else f"{r.tr:g} ms"
+    if field == 'flip angle': return 'missing' if pd.isna(getattr(r, 'flip', None)) else f"{r.flip:g}°"
+    if field == 'image type': return {True: 'DERIVED', False: 'ORIGINAL', None: 'missing'}[_derived(getattr(r, 'image_type', None))]
     return _COMPONENTS.get(getattr(r, 'component', 'M') or 'M', str(r.component))
 
 def part_notes(grp:pd.DataFrame, # rows from `group_series`

@@ -406,7 +406,7 @@ def make_cohort(dest:str|Path,             # output folder; must be new or empty
     return labels
 
 # %% ../nbs/04_synth.ipynb #22cca6fa
-STRAY_KINDS = ('orientation', 'matrix', 'echo', 'pixel spacing')   # how `add_stray_instance` makes its instance differ
+STRAY_KINDS = ('orientation', 'matrix', 'echo', 'pixel spacing', 'repetition time', 'flip angle', 'image type')   # how `add_stray_instance` makes its instance differ
 
 # %% ../nbs/04_synth.ipynb #f997f08f
 def add_stray_instance(folder:str|Path, # a folder holding the series' files (and maybe others)
@@ -428,7 +428,10 @@ def add_stray_instance(folder:str|Path, # a folder holding the series' files (an
         a = ds.pixel_array[:ds.Rows//2, :ds.Columns//2]
         ds.PixelData, ds.Rows, ds.Columns = np.ascontiguousarray(a).tobytes(), a.shape[0], a.shape[1]
     elif kind == 'echo': ds.EchoNumbers, ds.EchoTime = 2, _fmt(float(ds.EchoTime) + 20)
-    else: ds.PixelSpacing = [_fmt(1.25*float(v)) for v in ds.PixelSpacing]
+    elif kind == 'pixel spacing': ds.PixelSpacing = [_fmt(1.25*float(v)) for v in ds.PixelSpacing]
+    elif kind == 'repetition time': ds.RepetitionTime = _fmt(6*float(ds.RepetitionTime))
+    elif kind == 'flip angle': ds.FlipAngle = _fmt(float(ds.FlipAngle) + 60)
+    else: ds.ImageType, ds.PixelData = ['DERIVED', 'SECONDARY', 'MPR'], (ds.pixel_array//2).astype(ds.pixel_array.dtype).tobytes()
     out = Path(folder)/f"stray_{kind.replace(' ', '_')}.dcm"
     ds.save_as(out, enforce_file_format=True)
     return out
