@@ -78,12 +78,9 @@ def slab_extent(g:pd.DataFrame, # rows of one volume: iop, ipp, rows, cols, pixe
                )->dict|None:    # z_lo, z_hi (mm, superior positive) and lr (left-right width, mm); None without geometry
     "Where a volume's slab lies in patient coordinates: its range along the body's axis and its left-right width, from the corners of its slices"
     if any(x is None for x in (*g.iop, *g.ipp, *g.pixel_spacing)): return None
-    pts = []
-    for r in g.itertuples():
-        o, p, ps = np.asarray(r.iop, float), np.asarray(r.ipp, float), r.pixel_spacing
-        for i in (0, r.cols - 1):
-            for j in (0, r.rows - 1): pts.append(p + i*ps[1]*o[:3] + j*ps[0]*o[3:])
-    pts = np.array(pts)
+    o, p, ps = (np.asarray(g[c].tolist(), float) for c in ('iop', 'ipp', 'pixel_spacing'))   # all slices at once: a pandas row loop
+    cols, rows = g.cols.to_numpy(float) - 1, g.rows.to_numpy(float) - 1                    #   here was a sixth of a whole export's CPU
+    pts = np.concatenate([p + (i*ps[:, 1])[:, None]*o[:, :3] + (j*ps[:, 0])[:, None]*o[:, 3:] for i in (0*cols, cols) for j in (0*rows, rows)])
     return dict(z_lo=float(pts[:, 2].min()), z_hi=float(pts[:, 2].max()), lr=float(np.ptp(pts[:, 0])))
 
 # %% ../nbs/05a_region.ipynb #6e5fbdbe
