@@ -13,6 +13,7 @@ import pandas as pd
 from fastcore.script import call_parse
 from .core import atomic_write, hold_lock, FolderBusy, worker_pool, step_progress, can_redraw, console_errors, UserError, check_choice
 from .labels import read_labels, subject_key, LabelsWarning
+from .cluster import parse_cluster_spec   # no Dask: it is imported when a cluster starts
 
 # %% auto #0
 __all__ = ['MANIFEST', 'LOCK', 'REPORT', 'dest_path', 'volume_name', 'pseudonym', 'sidecar', 'write_series', 'OutputFolder',
@@ -279,9 +280,9 @@ def _write_task(task):
     except (ValueError, OSError, RuntimeError, MemoryError, nib.spatialimages.HeaderDataError, nib.filebasedimages.ImageFileError) as e:   # a bug still raises
         return None, 'write failed: ' + _cite_files(f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e), g.path, Path(src), Path(root))
 
-def _write_all(tasks:list, workers:int|None, progress:bool)->list:
-    "Run the write tasks over a pool of forked workers (they see the rows already read) that die with this process, with progress"
-    with worker_pool(min(workers or os.cpu_count() or 1, len(tasks))) as ex:   # a killed run leaves no worker writing on
+def _write_all(tasks:list, workers:int|None, progress:bool, pool=None)->list:
+    "Run the write tasks over a pool of forked workers (they see the rows already read) that die with this process, or as tasks on `pool` (a `cluster.ClusterPool`), with progress"
+    with pool or worker_pool(min(workers or os.cpu_count() or 1, len(tasks))) as ex:   # a killed run leaves no worker writing on
         return list(step_progress(ex.map(_write_task, tasks), len(tasks), 'volumes', progress))
 
 # %% ../nbs/10_convert.ipynb #84efeb46
@@ -432,11 +433,14 @@ def _series_ref(r)->str:
 
 _KEY_ERROR = re.compile(r'would both become subject|no letter or digit to make a subject key')
 
-def _scan_export(src:Path, subject_from:str, workers, progress:bool, salt:str|None, follow_links:bool=False)->tuple:
-    "(header rows, skipped-file counts) of the export; one line when it holds no image or two sources would share a subject key"
-    from spine_osteo.dicom import scan_dicom   # pydicom: imported when a conversion runs, not for `--help`
+def _scan_export(src:Path, subject_from:str, workers, progress:bool, salt:str|None, follow_links:bool=False, pool=None)->tuple:
+    "(header rows, skipped-file counts) of the export, read here or as tasks on `pool`; one line when it holds no image or two sources would share a subject key"
+    import spine_osteo.dicom as dicom_room    # pydicom: imported when a conversion runs, not for `--help`
     if progress and not can_redraw(): print(f"headers: reading every file under the input folder", flush=True)
-    try: hdr, skipped = scan_dicom(src, subject_from, workers, progress and can_redraw(), follow_links)   # its bar is no good in a log
+    if pool is not None: workers = max(2, sum(pool.client.nthreads().values()))   # chunks for every worker thread (`scan_dicom`)
+    try:
+        hdr, skipped = dicom_room.scan_dicom(src, subject_from, workers, progress and can_redraw(), follow_links,   # its bar is no good in a log
+                                             pool=None if pool is None else pool.as_worker_pool())
     except ValueError as e:   # subject keys that collide or cannot be made: the message quotes folder names or PatientIDs
         if salt is None or not _KEY_ERROR.search(str(e)): raise
         raise ValueError(f"{src}: two subject folders or PatientIDs would become one subject key, or one has no letter or digit "
@@ -472,7 +476,14 @@ def _label_volumes(vols:pd.DataFrame, hdr:pd.DataFrame, src:Path, subject_from:s
                                      "they would be one folder; rename one (or use --pseudonymize)")
     return names
 
-def _write_selected(vols:pd.DataFrame, grp:pd.DataFrame, out:OutputFolder, dest:Path, src:Path, salt:str|None, workers, progress:bool)->dict:
+@contextlib.contextmanager
+def _cluster_pool(cluster):
+    "None without a cluster; else a `cluster.ClusterPool` on the cluster `cluster` names (started for the conversion) or on the `Client` given"
+    if cluster is None: yield None; return
+    from spine_osteo.cluster import ClusterPool, cluster_client   # Dask: imported only with a cluster
+    with cluster_client(cluster, gpus=[]) if isinstance(cluster, str) else contextlib.nullcontext(cluster) as client: yield ClusterPool(client)
+
+def _write_selected(vols:pd.DataFrame, grp:pd.DataFrame, out:OutputFolder, dest:Path, src:Path, salt:str|None, workers, progress:bool, pool=None)->dict:
     "Write the selected volumes (one whose pixels fail is rejected and its runner-up written instead), noting `output` and `reason` in `vols`; return the files kept"
     by_id = {k: g for k, g in grp.groupby(['subject', 'series'], sort=False)}
     owned, kept = out.owned, {}
@@ -486,7 +497,7 @@ def _write_selected(vols:pd.DataFrame, grp:pd.DataFrame, out:OutputFolder, dest:
         out.plan({k: v for _, _, f in plans.values() for k, v in f.items()})
         tasks = [(g, folder, vols.at[i, 'cls'], dict(step=vols.at[i, 'step'], orientation=vols.at[i, 'orientation']),
                   dest, owned, salt, src) for i, (g, folder, _) in plans.items()]
-        res, nxt = _write_all(tasks, workers, progress), []
+        res, nxt = _write_all(tasks, workers, progress, pool), []
         for i, (p, st) in zip(todo, res):
             if p is not None:
                 vols.at[i, 'output'] = Path(p).relative_to(dest.resolve()).as_posix(); vols.at[i, 'reason'] += f' ({st})'
@@ -513,6 +524,7 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                   max_days_apart:int|None=30,    # pair a T1 and T2 from two studies at most this many days apart (None: any)
                   replace_all:bool=False,        # DST holds this export only: remove earlier batches' subjects it does not hold
                   follow_links:bool=False,       # read folders under `src` that are symbolic links (each real folder once)
+                  cluster=None,                  # a Dask cluster spec ('local:N', 'slurm', 'tcp://HOST:PORT') or `Client`: the header scan and the writes as its tasks
                   progress:bool=True,            # progress (a bar in a terminal, lines in a log)
                   verbose:bool=True,             # print the summary
                  )->pd.DataFrame:                # the conversion report (also `dest/conversion_report.csv`)
@@ -522,11 +534,15 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
     from spine_osteo.region import REGION_CHOICES
     check_choice(region, REGION_CHOICES, '--region')
     src, dest, salt = Path(src), Path(dest), pseudonymize
+    if cluster is not None:
+        if workers is not None: raise UserError("--workers counts this machine's processes; with --cluster the cluster's workers do the work: leave --workers out")
+        if isinstance(cluster, str): parse_cluster_spec(cluster)
+        src, dest = Path(os.path.abspath(src)), Path(os.path.abspath(dest))   # a worker's working folder may be another
     lab = read_labels(labels, name_subjects=salt is None)
     settings = dict(subject_from=subject_from, require_sagittal=require_sagittal, region=region, max_days_apart=max_days_apart, wanted=list(wanted))
     out, removed, kept, earlier = OutputFolder(dest, salt, settings), [], {}, []
-    with (contextlib.nullcontext(out) if dry_run else out):
-        hdr, skipped = _scan_export(src, subject_from, workers, progress, salt, follow_links)
+    with (contextlib.nullcontext(out) if dry_run else out), _cluster_pool(cluster) as pool:
+        hdr, skipped = _scan_export(src, subject_from, workers, progress, salt, follow_links, pool)
         grp, vols = assess_series(hdr, wanted, require_sagittal, region, max_days_apart)
         names = _label_volumes(vols, hdr, src, subject_from, lab, labels, salt)
         pn = {h for hs in hdr.pn_hash for h in hs}
@@ -536,7 +552,7 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
         if salt is not None: vols['series'] = [pseudonym(s, salt).replace('sub-', 'ser-') for s in vols.series]
         vols['output'] = ''
         if not dry_run:
-            kept = _write_selected(vols, grp, out, dest, src, salt, workers, progress)
+            kept = _write_selected(vols, grp, out, dest, src, salt, workers, progress, pool)
             removed = out.finish(kept, None if replace_all else set(vols.subject))   # earlier batches' other subjects stay, unless replace_all
             earlier = sorted(set(out.files.values()) - set(vols.subject))
         shared = _shared_patients(vols)   # subjects as written (pseudonyms with a salt)
@@ -565,6 +581,7 @@ def convert_cli(src:str,                # root of the DICOM export
                 max_days_apart:int=30,  # pair a T1 and a T2 of two studies only when at most this many days apart (one study is always preferred)
                 replace_all:bool=False, # make DEST hold this export only (remove the subjects of earlier batches that it does not hold)
                 follow_links:bool=False, # read folders of the export that are symbolic links (each real folder once)
+                cluster:str=None,       # read the headers and write the volumes as tasks on Dask: local:N, slurm[:N] or tcp://HOST:PORT (pip install spine_osteo[cluster])
                ):
     "Convert the best sagittal T1 and T2 of every subject in a DICOM export to NIfTI, filed by class"
     with console_errors('spine-osteo-convert', interrupted='interrupted; run the same command again to finish (volumes already written are kept)'):
@@ -580,6 +597,6 @@ def convert_cli(src:str,                # root of the DICOM export
         rep = convert_dicom(src, dest, labels=labels, subject_from=subject_from, workers=workers, pseudonymize=pseudonymize,
                             dry_run=dry_run, require_sagittal=not any_orientation, region=region,
                             max_days_apart=max_days_apart, replace_all=replace_all,
-                            follow_links=follow_links)
+                            follow_links=follow_links, cluster=cluster)
         if not dry_run and not (rep.output != '').any():
             raise UserError(f"nothing was written: no series qualified as {' or '.join(('T1', 'T2'))}; {REPORT} in DEST says why for each")

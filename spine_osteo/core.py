@@ -1,4 +1,4 @@
-"""The ground floor: atomic and durable writes, folder locks, progress lines for logs, worker processes that die with their parent, one-line errors for console scripts, and the project's vocabularies.
+"""The ground floor: atomic and durable writes, folder locks, progress lines for logs, worker processes that die with their parent, thread settings for a shared machine, one-line errors for console scripts, and the project's vocabularies.
 
 Docs: https://spine-osteo.github.io/spine_osteo/core.html.md"""
 
@@ -6,12 +6,13 @@ Docs: https://spine-osteo.github.io/spine_osteo/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #5445902b
 from __future__ import annotations
-import contextlib, errno, math, numbers, os, re, secrets, stat, sys, warnings
+import contextlib, errno, math, numbers, os, re, secrets, stat, sys, time, warnings
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['FUSIONS', 'COMBINES', 'BACKBONES', 'PAPER_SIZE', 'TRAIN_SIZE', 'QUICK_SIZE', 'MAX_SIZE', 'fsync_dir', 'temp_name',
-           'is_temp_name', 'atomic_write', 'FolderBusy', 'hold_lock', 'can_redraw', 'step_progress', 'die_with_parent',
+           'is_temp_name', 'atomic_write', 'FolderBusy', 'hold_lock', 'can_redraw', 'step_progress', 'cpu_quota',
+           'usable_cpus', 'thread_policy', 'threads_per_worker', 'CPULoad', 'threads_for_load', 'die_with_parent',
            'worker_pool', 'UserError', 'one_line', 'console_errors', 'check_choice', 'check_size']
 
 # %% ../nbs/00_core.ipynb #0c0d3f88
@@ -116,6 +117,112 @@ def step_progress(items,                # what to iterate over (a generator of r
         yield x
         if k % every == 0 or k == total: print(f"{what}: {k}/{total}", flush=True)
 
+# %% ../nbs/00_core.ipynb #4b1e92bd
+def cpu_quota(root:str|Path='/sys/fs/cgroup',           # where the cgroup file systems are mounted
+              self_cgroup:str|Path='/proc/self/cgroup', # this process's cgroups (one line per hierarchy)
+             )->float|None:                             # CPUs' worth of time allowed; None: no quota
+    "The CPU quota of this process's cgroup and its parents (v2 `cpu.max`, v1 `cpu.cfs_quota_us`), in CPUs; None without one"
+    try: lines = Path(self_cgroup).read_text().splitlines()
+    except OSError: return None
+    root, found = Path(root), []
+    def read(folder, v2):
+        try:
+            if v2:
+                quota, period = (folder/'cpu.max').read_text().split()[:2]
+                return None if quota == 'max' else int(quota)/int(period)
+            quota = int((folder/'cpu.cfs_quota_us').read_text())
+            return None if quota < 0 else quota/int((folder/'cpu.cfs_period_us').read_text())
+        except (OSError, ValueError, ZeroDivisionError): return None
+    for line in lines:
+        _, controllers, path = (line.split(':', 2) + ['', ''])[:3]
+        v2 = controllers == ''
+        if not v2 and 'cpu' not in controllers.split(','): continue
+        mounts = [root, root/'unified'] if v2 else [root/controllers, root/'cpu', root/'cpu,cpuacct']
+        for mount in dict.fromkeys(mounts):
+            if not mount.is_dir(): continue
+            folder = mount/path.strip('/')    # a cgroup namespace shows '/'; without one the path may not exist here
+            while True:                       # the quota of any parent limits this cgroup too
+                q = read(folder, v2)
+                if q is not None: found.append(q)
+                if folder == mount: break
+                folder = folder.parent
+    return min(found) if found else None
+
+# %% ../nbs/00_core.ipynb #a0872596
+def usable_cpus(root:str|Path='/sys/fs/cgroup',           # cgroup mounts (see `cpu_quota`)
+                self_cgroup:str|Path='/proc/self/cgroup', # this process's cgroups
+               )->int:                                    # at least 1
+    "The CPUs this process may use: its affinity mask, capped by its cgroup quota rounded up"
+    try: n = len(os.sched_getaffinity(0))
+    except AttributeError: n = os.cpu_count() or 1     # macOS, Windows: no affinity mask
+    quota = cpu_quota(root, self_cgroup)
+    return max(1, min(n, math.ceil(quota)) if quota else n)
+
+# %% ../nbs/00_core.ipynb #94e4c461
+def thread_policy(environ=os.environ,    # the environment to complete (a console script: `os.environ`, before `import torch`)
+                  cpus:int|None=None,    # CPUs to use; None: `usable_cpus()`
+                  spincount:int=10_000,  # `GOMP_SPINCOUNT`: how long an OpenMP thread spins at a barrier before it sleeps
+                 )->dict:                # the variables it set (those the user had set are left alone and not listed)
+    "Set OpenMP's thread count and a bounded spin in `environ` where the user set neither: run before `import torch`"
+    done = {}
+    if not {'OMP_NUM_THREADS', 'MKL_NUM_THREADS'} & set(environ):   # PyTorch takes its thread count from either
+        done['OMP_NUM_THREADS'] = str(cpus or usable_cpus())
+    if not {'GOMP_SPINCOUNT', 'OMP_WAIT_POLICY'} & set(environ):    # either one is the user's choice of wait
+        done['GOMP_SPINCOUNT'] = str(int(spincount))
+    environ.update(done)
+    return done
+
+# %% ../nbs/00_core.ipynb #76ceb88c
+def threads_per_worker(n_workers:int,        # processes sharing the machine's CPUs (a pool's size)
+                       environ=os.environ,   # where a user's `OMP_NUM_THREADS` is read
+                       cpus:int|None=None,   # CPUs to share; None: `usable_cpus()`
+                      )->int:                # at least 1
+    "Torch/OpenMP threads for each of `n_workers` processes: their share of the usable CPUs, never above the user's `OMP_NUM_THREADS`"
+    cpus = cpus or usable_cpus()
+    try: asked = int(environ.get('OMP_NUM_THREADS', '').split(',')[0])
+    except ValueError: asked = cpus
+    return max(1, min(asked, cpus) // max(1, int(n_workers)))
+
+# %% ../nbs/00_core.ipynb #c6e91421
+class CPULoad:
+    "Measures how many CPUs' worth of time *other* processes used on our CPUs since the last call (Linux `/proc`)"
+    def __init__(self, stat:str|Path='/proc/stat',       # the kernel's CPU counters
+                 self_stat:str|Path='/proc/self/stat',   # this process's own CPU time (all its threads)
+                ):
+        self.stat, self.self_stat = Path(stat), Path(self_stat)
+        try: self.cpus = {f'cpu{i}' for i in os.sched_getaffinity(0)}
+        except AttributeError: self.cpus = set()
+        self.last = self._read()
+
+    def _read(self):
+        "(seconds, busy ticks of our CPUs, our own ticks), or None where /proc cannot be read"
+        try:
+            busy = 0
+            for line in self.stat.read_text().splitlines():
+                f = line.split()
+                if f and f[0] in self.cpus:   # user nice system idle iowait irq softirq steal: all but idle and iowait
+                    busy += sum(int(x) for x in f[1:4]) + sum(int(x) for x in f[6:9])
+            own = self.self_stat.read_text().rsplit(')', 1)[1].split()   # after the command name, which may hold spaces
+            return time.monotonic(), busy, int(own[11]) + int(own[12])   # utime, stime
+        except (OSError, ValueError, IndexError): return None
+
+    def others(self)->float|None:
+        "CPUs' worth used by other processes since the last call (0 to the number of our CPUs); None where it cannot be measured"
+        now, last = self._read(), self.last
+        self.last = now
+        if now is None or last is None or now[0] <= last[0]: return None
+        tick = os.sysconf('SC_CLK_TCK')
+        return max(0., ((now[1] - last[1]) - (now[2] - last[2])) / tick / (now[0] - last[0]))
+
+# %% ../nbs/00_core.ipynb #1a92c840
+def threads_for_load(others:float|None, # CPUs' worth used by other processes (`CPULoad.others`); None: unknown
+                     cpus:int,          # CPUs this process may run on (the affinity mask)
+                     asked:int,         # the most threads to use (what the user or `thread_policy` set)
+                    )->int:             # 1 to `asked`
+    "Threads to run beside `others`: the CPUs they leave free, rounded, at least 1 and at most `asked`"
+    if others is None: return asked
+    return max(1, min(asked, math.floor(cpus - others + 0.5)))
+
 # %% ../nbs/00_core.ipynb #b2558109
 def die_with_parent(parent_pid:int|None=None, # pid of the process that made the pool (checked: it may have died before this call)
                    ):
@@ -126,15 +233,23 @@ def die_with_parent(parent_pid:int|None=None, # pid of the process that made the
     except (OSError, AttributeError): return
     if parent_pid is not None and os.getppid() != parent_pid: os._exit(1)   # the parent died before the call: exit now
 
-# %% ../nbs/00_core.ipynb #ff3900b2
+# %% ../nbs/00_core.ipynb #f1612855
+def _start_worker(parent_pid:int, threads:int):
+    "Pool initializer: die with the parent, and run `threads` torch/OpenMP threads"
+    die_with_parent(parent_pid)
+    torch = sys.modules.get('torch')
+    if torch is not None: torch.set_num_threads(threads)    # a forked worker: torch is already loaded
+    else: os.environ['OMP_NUM_THREADS'] = str(threads)      # read when this worker first imports torch (at most the user's)
+
 def worker_pool(n:int,              # worker processes; 0 or 1: `map` runs in this process (fastcore's serial mode; `submit` still uses one worker)
                 fork:bool=True,     # start workers by fork where the platform has it (fast; they inherit loaded modules)
                ):
-    "A fastcore `ProcessPoolExecutor` of `n` workers that die with this process (`die_with_parent`)"
+    "A fastcore `ProcessPoolExecutor` of `n` workers that die with this process and share its CPUs (`threads_per_worker`)"
     from fastcore.parallel import ProcessPoolExecutor
     from multiprocessing import get_context, get_all_start_methods
     ctx = get_context('fork') if fork and 'fork' in get_all_start_methods() else None
-    return ProcessPoolExecutor(n if n > 1 else 0, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(n if n > 1 else 0, mp_context=ctx, initializer=_start_worker,
+                               initargs=(os.getpid(), threads_per_worker(max(n, 1))))
 
 # %% ../nbs/00_core.ipynb #f0d17189
 class UserError(ValueError):

@@ -436,10 +436,10 @@ def _read_damaged(path:str)->tuple:
     return _header_rows(ds, path, ({}, []), _pixel_description(ds, bad), dict(pixel='damaged', px_offset=-1, px_len=-1, big_endian=False), bad), None
 
 # %% ../nbs/05_dicom.ipynb #0aff3268
-def _map(fn, items:list, workers:int|None, progress:bool=True, min_parallel:int=2, comment:str='')->list:
-    "`[fn(x) for x in items]`, over a pool of forked workers that die with this process when `workers>1` and there are `min_parallel` items or more"
+def _map(fn, items:list, workers:int|None, progress:bool=True, min_parallel:int=2, comment:str='', pool=None)->list:
+    "`[fn(x) for x in items]`, over a pool of forked workers that die with this process when `workers>1` and there are `min_parallel` items or more (or over `pool(n)`)"
     workers = workers or os.cpu_count() or 1
-    with worker_pool(min(workers, len(items)) if len(items) >= min_parallel else 1) as ex:   # no orphan after kill -9
+    with (pool or worker_pool)(min(workers, len(items)) if len(items) >= min_parallel else 1) as ex:   # no orphan after kill -9
         return list(step_progress(ex.map(fn, items), len(items), comment or 'items', progress))   # a bar, or plain lines in a log
 
 # %% ../nbs/05_dicom.ipynb #3df55060
@@ -493,6 +493,7 @@ def scan_dicom(src:str|Path,             # root folder of the DICOM export
                workers:int|None=None,     # processes for header reading (None: all cores)
                progress:bool=True,        # show a progress bar
                follow_links:bool=False,   # read folders that are symbolic links too (each real folder once)
+               pool=None,                 # `pool(n)` -> an executor context for the header chunks (None: `core.worker_pool`; convert passes a Dask cluster's)
               )->tuple:                   # (DataFrame one row per frame, dict of skipped-file counts)
     "Read every file's header under `src` in parallel; return the image rows, each with its subject key, and counts of skipped files"
     src = Path(src)
@@ -502,7 +503,7 @@ def scan_dicom(src:str|Path,             # root folder of the DICOM export
     workers = workers or os.cpu_count() or 1
     n_chunks = max(1, min(len(files)//16, workers*8)) if workers > 1 and len(files) >= 64 else 1
     chunks = [files[i::n_chunks] for i in range(n_chunks)]
-    res = _map(_read_chunk, chunks, workers, progress and len(files) > 0, comment='headers')
+    res = _map(_read_chunk, chunks, workers, progress and len(files) > 0, comment='headers', pool=pool)
     rows, skipped = [], {}
     for out in res:
         for r, why in out:

@@ -10,7 +10,7 @@ from .labels import CLASSES
 from .data import SpineDataLoaders, kfold_splits
 from .model import OsteoNet, osteo_splitter, gpu_defaults
 from .metrics import clinical_metrics, clinical_report, save_evaluation
-from .core import TRAIN_SIZE
+from .core import TRAIN_SIZE, CPULoad, threads_for_load, usable_cpus
 import copy, json, os, time, random, platform, hashlib, inspect, warnings
 from contextlib import contextmanager, ExitStack
 from dataclasses import asdict
@@ -34,7 +34,7 @@ from fastai.distributed import DistributedDL
 
 # %% auto #0
 __all__ = ['SaveBestCallback', 'LastCheckpoint', 'ResumableCSVLogger', 'PreciseBN', 'batchnorm_to_groupnorm', 'osteo_learner',
-           'fit_osteo', 'evaluate', 'cross_validate', 'export_learner', 'train_run']
+           'LoadAwareThreads', 'fit_osteo', 'evaluate', 'cross_validate', 'export_learner', 'train_run']
 
 # %% ../nbs/11_learner.ipynb #e05b67d2
 def _skipped(learn):
@@ -188,6 +188,30 @@ def osteo_learner(dls:DataLoaders,            # from `SpineDataLoaders` (batches
     learn.preprocess_cfg = getattr(dls, 'cfg', None)
     return learn
 
+# %% ../nbs/11_learner.ipynb #8af1ae2d
+class LoadAwareThreads(Callback):
+    "Every `every` seconds, set torch's thread count to the CPUs other processes leave free (at most the count the fit started with)"
+    order, run_valid = -5, True
+    def __init__(self, every:float=2.,          # seconds between measurements (a batch that takes longer: one per batch)
+                 max_threads:int|None=None,     # the most threads; None: `torch.get_num_threads()` when the fit starts
+                 load:CPULoad|None=None,        # the meter (`core.CPULoad` by default; tests pass a stand-in)
+                ):
+        store_attr()
+    def before_fit(self):
+        self.start_threads = torch.get_num_threads()
+        self.asked = max(1, int(self.max_threads or self.start_threads))
+        self.meter = self.load if self.load is not None else CPULoad()
+        self.cpus = len(getattr(self.meter, 'cpus', ())) or usable_cpus()
+        self.history, self.next = [], time.monotonic() + self.every
+    def before_batch(self):
+        if time.monotonic() < self.next: return
+        others = self.meter.others()
+        n = threads_for_load(others, self.cpus, self.asked)
+        self.history.append((others, n))
+        if n != torch.get_num_threads(): torch.set_num_threads(n)
+        self.next = time.monotonic() + self.every
+    def after_fit(self): torch.set_num_threads(self.start_threads)
+
 # %% ../nbs/11_learner.ipynb #7789ed5e
 @contextmanager
 def _cudnn_flags(benchmark:bool, deterministic:bool):
@@ -247,11 +271,17 @@ def _no_batch_message(dl, what='training set')->str|None:
     return (f"bs {bs} is larger than the {n} item(s) of the {what}, so not one full batch can be trained "
             f"(fastai drops the last incomplete batch); use a batch size of {max(n, 1)} or fewer")
 
+def _adapt_threads(flag:bool|None)->bool:
+    "`flag`, or when None: True unless `SPINE_OSTEO_ADAPT_THREADS` is 0/false/no/off"
+    if flag is not None: return bool(flag)
+    return os.environ.get('SPINE_OSTEO_ADAPT_THREADS', '1').strip().lower() not in ('0', 'false', 'no', 'off')
+
 def fit_osteo(learn:Learner,   # from `osteo_learner`
               epochs:int=10,   # epochs of the one-cycle schedule
               lr:float|None=None, # peak learning rate; None: `learn.lr`
               resume:bool=False,  # continue from `models/<ckpt>.pth` when it exists
               ckpt:str='last',    # checkpoint name written by `LastCheckpoint`
+              adapt_threads:bool|None=None, # `LoadAwareThreads` during the fit; None: yes unless `SPINE_OSTEO_ADAPT_THREADS=0`
              )->Learner:
     "Train with `fit_one_cycle`; with `resume=True` continue the run of the last checkpoint (model, optimizer, epoch, log, best) on the same schedule"
     lr = ifnone(lr, learn.lr)
@@ -281,9 +311,11 @@ def fit_osteo(learn:Learner,   # from `osteo_learner`
         if num_distrib() > 1:
             if not gpu: stack.enter_context(_broadcast_on_cpu())
             stack.enter_context(learn.distrib_ctx(sync_bn=gpu, cpu=not gpu))
-        learn.add_cb(counter := _StepCounter())
+        added = [_StepCounter()]
+        if _adapt_threads(adapt_threads) and not any(isinstance(cb, LoadAwareThreads) for cb in learn.cbs): added.append(LoadAwareThreads())
+        learn.add_cbs(added); counter, threads = added[0], torch.get_num_threads()
         try: learn.fit_one_cycle(epochs, lr, start_epoch=start)
-        finally: undo(); learn.remove_cb(counter)
+        finally: undo(); learn.remove_cbs(added); torch.set_num_threads(threads)   # also after Ctrl-C, which skips `after_fit`
     if counter.steps == 0:
         raise ValueError(f"{learn.path}: the fit took no optimizer step in {epochs - start} epoch(s) (no training batch ran), "
                          f"so the model is untrained; check the training set and the batch size")
@@ -376,6 +408,7 @@ def cross_validate(df:pd.DataFrame,     # subjects table `subject,t1,t2,label` (
                    overwrite:bool=False, # replace a previous run in `out` (its files are deleted first); else such a folder is refused
                    size:int=TRAIN_SIZE, # cubic input size in voxels (`core.TRAIN_SIZE`), as `train_run`
                    bs:int=4,            # batch size
+                   adapt_threads:bool|None=None, # `fit_osteo`'s: torch threads follow the machine's load (`LoadAwareThreads`)
                    **learner_kwargs,    # passed to `osteo_learner`
                   )->dict:              # dict(folds=[...], mean_sd={...}, pooled={...}, oof=DataFrame)
     "Subject-level stratified k-fold cross-validation: one model per fold, out-of-fold predictions, mean ± sd metrics, plots"
@@ -399,7 +432,7 @@ def cross_validate(df:pd.DataFrame,     # subjects table `subject,t1,t2,label` (
         kw = dict(learner_kwargs)
         if isinstance(kw.get('model'), nn.Module): kw['model'] = copy.deepcopy(kw['model']) # each fold starts from the same untrained weights
         learn = osteo_learner(dls, out=out/f'fold{i}', seed=seed+i, **kw)
-        fit_osteo(learn, epochs, lr)
+        fit_osteo(learn, epochs, lr, adapt_threads=adapt_threads)
         ev = evaluate(learn); vocab = list(learn.osteo_vocab)
         folds.append(ev['report'])
         rows = df.iloc[va].reset_index(drop=True)
@@ -473,6 +506,7 @@ def train_run(df:pd.DataFrame,        # subjects table `subject,t1,t2,label`
               overwrite:bool=False,   # replace a previous run in `out` (its files are deleted first); else such a folder is refused unless `resume`
               dls_kwargs:dict|None=None, # more arguments of `SpineDataLoaders.from_df` (`size` and `bs` are the arguments above)
               config:dict|None=None,  # extra entries for `config.json`
+              adapt_threads:bool|None=None, # `fit_osteo`'s: torch threads follow the machine's load (`LoadAwareThreads`)
               **learner_kwargs,       # passed to `osteo_learner`
              )->dict:                 # dict(learn, report, probs, targs, predictions, metrics)
     "Train on all rows but `valid_idx`, evaluate on `valid_idx`, and write a complete run folder"
@@ -514,7 +548,7 @@ def train_run(df:pd.DataFrame,        # subjects table `subject,t1,t2,label`
                    valid_subjects=settings['valid_subjects'], split_sha1=settings['split_sha1'], preprocess=settings.get('preprocess'),
                    learner_kwargs=settings['learner_kwargs'], env=_env_info())
         (out/'config.json').write_text(json.dumps(cfg, indent=1, default=str))
-    fit_osteo(learn, epochs, lr, resume=resume)
+    fit_osteo(learn, epochs, lr, resume=resume, adapt_threads=adapt_threads)
     t_train = time.time() - t0
     ev = evaluate(learn); vocab = list(learn.osteo_vocab)
     report = save_evaluation(out, ev['probs'], ev['targs'], vocab)

@@ -14,6 +14,7 @@ from fastcore.script import call_parse
 from .core import atomic_write, hold_lock, FolderBusy, console_errors, check_choice, check_size, one_line, UserError
 from .core import FUSIONS, BACKBONES, QUICK_SIZE
 from .labels import CLASSES
+from .cluster import attempt_folder, parse_cluster_spec   # no Dask: it is imported when a cluster starts
 # The rooms that do the work (`data`, `preprocess`, `baseline`, `learner`, `metrics`, `stats`) import torch, fastai or
 # scikit-learn, seconds of start-up; they are imported inside the functions that use them (each marked `lazy`), so
 # that `spine-osteo-study --help` and a mistyped option answer at once.
@@ -150,7 +151,7 @@ def _finish(run:Path, info:dict)->dict:
     atomic_write(run/'study_run.json', json.dumps(info, indent=1))
     return {**info, 'skipped': False}
 
-def _train_claimed(df, folds, variant, fold, out, run, size, bs, epochs, lr, seed, aug, keep_checkpoints, **learner_kwargs):
+def _train_claimed(df, folds, variant, fold, out, run, size, bs, epochs, lr, seed, aug, keep_checkpoints, threads=None, **learner_kwargs):
     "Train `variant` on every fold but `fold`, predict `fold`, and mark the run finished"
     import torch                                                  # lazy (torch, fastai and the rooms on them):
     from fastai.learner import defaults                          #   see the import cell
@@ -164,17 +165,19 @@ def _train_claimed(df, folds, variant, fold, out, run, size, bs, epochs, lr, see
     kw = dict(learner_kwargs)
     if isinstance(kw.get('model'), torch.nn.Module): kw['model'] = copy.deepcopy(kw['model'])   # every run starts from the same weights
     if aug == 'spatial': aug = aug_transforms_3d(p_gamma=0., p_bias=0.)   # the demo's: flips, rotations, zoom, elastic, noise
-    bars = list(defaults.callbacks)
+    bars, before = list(defaults.callbacks), torch.get_num_threads()
     defaults.callbacks = [c for c in bars if c is not ProgressCallback]   # one line per run, not a bar per epoch (`history.csv` keeps them)
+    if threads: torch.set_num_threads(int(threads))   # the run's thread count, the same in this process and on a Dask worker (OMP_NUM_THREADS=1 there)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):   # fastai prints each epoch's values without its bar
             warnings.filterwarnings('ignore', message='.*ill-defined.*')
             res = train_run(df.reset_index(drop=True), valid_idx, run, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed + fold,
                             monitor=None, resume=True, dls_kwargs=dict(cache_dir=Path(out)/'cache', aug=aug),
                             config=dict(study_variant=variant, study_fold=fold), fusion=variant, **kw)
-    finally: defaults.callbacks = bars
+        machine = _machine()
+    finally: defaults.callbacks = bars; torch.set_num_threads(before)
     info = dict(variant=variant, fold=int(fold), n_train=len(df) - len(valid_idx), n_valid=len(valid_idx), epochs=epochs,
-                seconds=round(time.time() - t0, 1), resumed=resumed, machine=_machine(), load_before=load0, load_after=_load(),
+                seconds=round(time.time() - t0, 1), resumed=resumed, machine=machine, load_before=load0, load_after=_load(),
                 finished=time.strftime('%Y-%m-%d %H:%M'), balanced_accuracy=float(res['report']['balanced_accuracy']))
     if not keep_checkpoints:
         for f in ('last.pth', 'last.json'): (run/'models'/f).unlink(missing_ok=True)
@@ -193,6 +196,7 @@ def train_variant_fold(df:pd.DataFrame,    # subject table (rows in any order)
                        seed:int=0,         # study seed; the run uses `seed + fold` (same for every variant)
                        aug='spatial',      # augmentation: 'spatial', 'default', None or a list of batch transforms
                        keep_checkpoints:bool=False, # keep `models/last.pth` after the run
+                       threads:int|None=None, # torch threads of the run (`torch.set_num_threads`; None: this process's)
                        **learner_kwargs,   # passed to `osteo_learner` via `train_run` (e.g. `head`, `norm`)
                       )->dict:             # the run's `study_run.json` (+ `skipped`, and `busy` when another process holds it)
     "Train `variant` on every fold but `fold` and predict `fold`; a run that finished, or that another process is training, is skipped"
@@ -201,7 +205,7 @@ def train_variant_fold(df:pd.DataFrame,    # subject table (rows in any order)
     with _claim(run) as busy:
         if busy: return dict(variant=variant, fold=int(fold), skipped=True, busy=busy)
         if (run/'study_run.json').exists(): return _read_run(run)               # finished meanwhile
-        return _train_claimed(df, folds, variant, fold, out, run, size, bs, epochs, lr, seed, aug, keep_checkpoints, **learner_kwargs)
+        return _train_claimed(df, folds, variant, fold, out, run, size, bs, epochs, lr, seed, aug, keep_checkpoints, threads, **learner_kwargs)
 
 # %% ../nbs/15_study.ipynb #09e3460b
 def baseline_fold(features:pd.DataFrame, # `baseline_features` of every subject (index `subject`)
@@ -495,6 +499,36 @@ def _undone_unless_started(out:Path):
             for f in made: f.unlink(missing_ok=True)
         raise
 
+# %% ../nbs/15_study.ipynb #cd788d43
+def _run_line(i:dict, folds:int)->str:
+    "A run's line in the study's output"
+    return (f"  {i['variant']:<9} fold {i['fold']+1}/{folds}: " + (f"{i['busy']}, skipped" if i.get('busy') else 'finished before, skipped' if i['skipped'] else
+            f"{i['n_train']} training, {i['n_valid']} held-out subjects, balanced accuracy {i['balanced_accuracy']:.3f} "
+            f"({i['seconds']/60:.1f} min{', resumed' if i['resumed'] else ''})"))
+
+def _attempt_run(df, folds, variant, fold, out, kw:dict)->dict:
+    "One run as a cluster task: trained in an attempt folder of its own (`cluster.attempt_folder`), renamed onto the run's folder when finished"
+    run = _run_dir(out, variant, fold)
+    if (run/'study_run.json').exists(): return _read_run(run)
+    with attempt_folder(run, finished=lambda p: (p/'study_run.json').exists()) as tmp: _train_claimed(df, folds, variant, fold, out, tmp, **kw)
+    return {**json.loads((run/'study_run.json').read_text()), 'skipped': False}   # ours, or an attempt's that finished first
+
+def _cluster_runs(cluster, df, fold_table, variants, out:Path, kw:dict, say):
+    "Every unfinished (variant, fold) run as one task on the Dask cluster `cluster` (a spec, or a `Client`), each printed as it finishes"
+    from spine_osteo.cluster import cluster_client, run_tasks, task_resources, task_threads   # lazy (Dask): see the import cell
+    out, k = out.resolve(), int(fold_table.fold.nunique())   # absolute paths: a worker's working folder may be another
+    df = df.assign(**{c: [os.path.abspath(p) for p in df[c]] for c in ('t1', 't2') if c in df})
+    kw = {**kw, 'threads': kw.get('threads') or (task_threads(cluster) if isinstance(cluster, str) else 1)}
+    jobs = {}
+    for v in variants:
+        for f in range(k):
+            if (_run_dir(out, v, f)/'study_run.json').exists(): say(_run_line(_read_run(_run_dir(out, v, f)), k))
+            else: jobs[f"{v}-fold{f}"] = (df, fold_table, v, f, out, kw)
+    with cluster_client(cluster) if isinstance(cluster, str) else contextlib.nullcontext(cluster) as client:
+        for _, i in run_tasks(client, _attempt_run, jobs, task_resources(client)): say(_run_line(i, k))
+    for a in (out/'runs').glob('*/.fold*.attempt-*'):            # attempts of lost workers, whose runs another worker finished
+        if (a.parent/a.name[1:].split('.attempt-')[0]/'study_run.json').exists(): shutil.rmtree(a, ignore_errors=True)
+
 # %% ../nbs/15_study.ipynb #73079b96
 def run_study(data,                        # converted dataset root (`<class>/{T1,T2}/<subject>/`) or a subject table (DataFrame or CSV)
               out:str|Path='runs/study',   # study folder (created; a study started there is resumed)
@@ -515,10 +549,14 @@ def run_study(data,                        # converted dataset root (`<class>/{T
               keep_checkpoints:bool=False, # keep each run's last-epoch checkpoint
               quiet:bool=False,            # print nothing
               arch:str='efficientnet-b0',  # backbone of each branch (`OsteoNet`'s `arch`; `core.BACKBONES`), e.g. 'efficientnet-b0-fused'
+              cluster=None,                # None: runs one after another here; a spec ('local:N', 'slurm', 'tcp://HOST:PORT') or a Dask `Client`: each run a task there
+              threads:int|None=None,       # torch threads of each run (None: this process's; on a cluster spec `cluster.task_threads`; with a `Client` 1)
               **learner_kwargs,            # passed to `osteo_learner`; default `head=False, norm='group'` (the demo's)
              )->dict:                      # dict(folds, oof, runs, missing, report)
     "Run (or resume) a cross-validated study: shared folds, every variant and the baseline, out-of-fold table, report"
     variants, reference = _study_args(variants, baseline, reference, folds, bs, epochs, lr, n_boot, arch)   # before any data is read
+    if isinstance(cluster, str): parse_cluster_spec(cluster)
+    if threads is not None: _at_least(1, threads=threads)
     from spine_osteo.data import find_subjects, read_subject_table        # lazy (torch): see the import cell
     from spine_osteo.preprocess import PreprocessConfig, VolumeCache
     from spine_osteo.baseline import baseline_features
@@ -545,13 +583,10 @@ def run_study(data,                        # converted dataset root (`<class>/{T
                 i = baseline_fold(feats, fold_table, f, out, CLASSES, seed)
                 say(f"  baseline  fold {f+1}/{folds}: " + ('finished before, skipped' if i['skipped'] else
                     f"C = {i['C']:.3g}, balanced accuracy {i['balanced_accuracy']:.3f} ({i['seconds']:.0f} s)"))
-        for v in variants:
-            for f in range(folds):
-                i = train_variant_fold(df, fold_table, v, f, out, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, aug=aug,
-                                       keep_checkpoints=keep_checkpoints, arch=arch, **learner_kwargs)
-                say(f"  {v:<9} fold {f+1}/{folds}: " + (f"{i['busy']}, skipped" if i.get('busy') else 'finished before, skipped' if i['skipped'] else
-                    f"{i['n_train']} training, {i['n_valid']} held-out subjects, balanced accuracy {i['balanced_accuracy']:.3f} "
-                    f"({i['seconds']/60:.1f} min{', resumed' if i['resumed'] else ''})"))
+        run_kw = dict(size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, aug=aug, keep_checkpoints=keep_checkpoints, threads=threads, arch=arch, **learner_kwargs)
+        if cluster is not None: _cluster_runs(cluster, df, fold_table, variants, out, run_kw, say)
+        for v in (variants if cluster is None else []):
+            for f in range(folds): say(_run_line(train_variant_fold(df, fold_table, v, f, out, **run_kw), folds))
     oof, missing = collect_oof(out, fold_table, names)
     _write_csv(oof, out/'oof_predictions.csv')
     runs = read_runs(out); _write_csv(runs, out/'runs.csv')
@@ -637,6 +672,8 @@ def study_cli(root:str,                 # converted dataset root `<class>/{T1,T2
               n_boot:int=2000,          # bootstrap resamples of the report
               report_only:bool=False,   # rebuild the report from the finished runs in OUT; train nothing
               interim:bool=False,       # with --report-only: a report on the folds every started variant has finished, in OUT/interim
+              cluster:str=None,         # run each (variant, fold) as a task on Dask: local:N, slurm[:N] or tcp://HOST:PORT (pip install spine_osteo[cluster])
+              threads:int=None,         # torch threads of each run (default: this process's; on a cluster a fair share of a worker's cores)
              ):
     "Cross-validated study of the fused model, its ablations and a baseline on shared subject-level folds; writes OUT/report.md"
     with console_errors('spine-osteo-study', interrupted='interrupted; run the same command again to resume (finished runs are kept)'):
@@ -648,7 +685,8 @@ def study_cli(root:str,                 # converted dataset root `<class>/{T1,T2
         if report_only: return study_report(out, reference=reference, n_boot=n_boot, seed=seed)
         check_choice(aug, ('spatial', 'default', 'none'), '--aug'); check_size(size, '--size')
         res = run_study(root, out, folds=folds, variants=variants, baseline=baseline, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed,
-                        aug=None if aug == 'none' else aug, reference=reference, n_boot=n_boot, head=head, norm=norm, arch=arch)
+                        aug=None if aug == 'none' else aug, reference=reference, n_boot=n_boot, head=head, norm=norm, arch=arch,
+                        cluster=cluster, threads=threads)
     if res['missing']: print(f"not finished: {res['missing']}")
     print(f"report: {Path(out)/'report.md'}")
     return res
