@@ -8,7 +8,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/cluster.html.md"""
 from __future__ import annotations
 import contextlib, os, re, secrets, shutil, socket, subprocess
 from pathlib import Path
-from .core import UserError, threads_per_worker
+from .core import UserError, one_line, threads_per_worker
 # Dask itself (`dask.distributed`, `dask_jobqueue`) is imported inside the functions that start a cluster: a command run
 # without `--cluster` never imports it (nothing changes for it, not even its start-up time).
 
@@ -22,14 +22,17 @@ _SPEC_HELP = ("use local:N (N worker processes on this machine, e.g. local:2), s
               "configured in the Dask config's jobqueue.slurm), or tcp://HOST:PORT (a running Dask scheduler)")
 
 def parse_cluster_spec(spec:str, # `local:N`, `slurm`, `slurm:N`, `tcp://HOST:PORT` or `tls://HOST:PORT`
+                       which=shutil.which, # how a program is found on PATH (slurm needs `sbatch`; tests pass their own)
                       )->tuple:  # ('local', N), ('slurm', N) or ('address', spec)
-    "The kind of cluster `spec` asks for and its number or address, or a `UserError` that says which specs exist"
+    "The kind of cluster `spec` asks for and its number or address, or a `UserError` that says which specs exist (or that Slurm is missing)"
     s = str(spec).strip()
     if re.fullmatch(r'(tcp|tls)://[^\s/:]+:\d+', s): return 'address', s
     if m := re.fullmatch(r'(local|slurm)(?::(\d+))?', s):
         n = int(m.group(2)) if m.group(2) else (None if m.group(1) == 'local' else 4)
         if n is None: raise UserError(f"--cluster {spec}: say how many worker processes, e.g. local:2; " + _SPEC_HELP)
         if n < 1: raise UserError(f"--cluster {spec}: needs at least one worker; " + _SPEC_HELP)
+        if m.group(1) == 'slurm' and not which('sbatch'):   # checked before anything is written: else Dask's job submission fails in a loop
+            raise UserError(f"--cluster {spec}: sbatch not found on PATH; run on a Slurm login node (or use local:N)")
         return m.group(1), n
     raise UserError(f"--cluster {spec!r}: not a cluster spec; " + _SPEC_HELP)
 
@@ -57,7 +60,7 @@ def task_threads(spec:str,            # the cluster spec
                  environ=os.environ,  # where a user's `OMP_NUM_THREADS` is read (`core.threads_per_worker`)
                 )->int:               # torch threads of each task on that cluster
     "The default torch thread count of a task on the cluster `spec`: its worker's share of the cores (`core.threads_per_worker`)"
-    kind, n = parse_cluster_spec(spec)
+    kind, n = parse_cluster_spec(spec, which=lambda c: c)              # a thread count, not a start: Slurm is checked where it starts
     if kind == 'local': return threads_per_worker(n, environ, cores)
     if kind == 'slurm':
         import dask.config                                              # lazy: see the import cell
@@ -65,6 +68,8 @@ def task_threads(spec:str,            # the cluster spec
     return 1
 
 # %% ../nbs/09a_cluster.ipynb #f143068c
+_NO_DASHBOARD = dict(dashboard=False, dashboard_address='127.0.0.1:0')   # no dashboard; Dask's HTTP server (health, metrics) on a free port of this host only
+
 def slurm_cluster(**kwargs, # overrides of the Dask config's `jobqueue.slurm` (e.g. `queue`, `memory`, `job_cpu`)
                  ):
     "A `dask_jobqueue.SLURMCluster` from the Dask config: one worker a job, one task at a time, `job_cpu` cores booked"
@@ -73,8 +78,9 @@ def slurm_cluster(**kwargs, # overrides of the Dask config's `jobqueue.slurm` (e
     signal.signal = lambda *a, **k: None # which would turn Ctrl-C into a silent exit (and fails outside the main thread): not ours
     try: from dask_jobqueue import SLURMCluster
     finally: signal.signal = real
+    opts = {**_NO_DASHBOARD, **(dask.config.get('jobqueue.slurm.scheduler-options', None) or {}), **(kwargs.pop('scheduler_options', None) or {})}
     kw = dict(cores=1, processes=1, memory=dask.config.get('jobqueue.slurm.memory', None) or '16GB',
-              job_cpu=dask.config.get('jobqueue.slurm.job-cpu', None) or 1, scheduler_options=dict(dashboard_address=None))
+              job_cpu=dask.config.get('jobqueue.slurm.job-cpu', None) or 1, scheduler_options=opts)   # the site's scheduler-options kept (e.g. interface)
     return SLURMCluster(**{**kw, **kwargs})
 
 # %% ../nbs/09a_cluster.ipynb #375d47a2
@@ -90,7 +96,8 @@ def _local_cluster(n:int, gpus:list):
             name = min(set(range(len(gpus))) - set(self.worker_spec)); spec = dict(self.new_spec, options=dict(self.new_spec['options']))
             spec['options'].update(env=gpu_worker_env(name, gpus), resources=dict(GPU=1))
             return {name: spec}
-    kw = dict(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)   # a lost task reaches the caller as an error: no log lines besides
+    kw = dict(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=_NO_DASHBOARD['dashboard_address'], scheduler_kwargs=dict(_NO_DASHBOARD),
+              silence_logs=logging.CRITICAL)   # None would still bind port 8787; a lost task reaches the caller as an error: no log lines besides
     if not gpus: return LocalCluster(**kw)
     cluster = OneGPUEach(**{**kw, 'n_workers': 0}); cluster.scale(n)   # scaled up: each worker's spec from `new_worker_spec`
     return cluster
@@ -111,7 +118,9 @@ def cluster_client(spec:str,           # `local:N`, `slurm`, `slurm:N`, `tcp://H
         try: yield client
         finally: client.close()                # not `with client`: its context variable would bind the client to one notebook cell
         return
-    cluster = _local_cluster(n, visible_gpus() if gpus is None else list(gpus)) if kind == 'local' else slurm_cluster(**kwargs)
+    try: cluster = _local_cluster(n, visible_gpus() if gpus is None else list(gpus)) if kind == 'local' else slurm_cluster(**kwargs)
+    except UserError: raise
+    except Exception as e: raise UserError(f"--cluster {spec}: could not start the cluster ({one_line(e)}); check the Dask config (jobqueue.slurm) or use local:N") from None
     with cluster:
         client = Client(cluster)
         try:

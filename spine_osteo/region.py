@@ -127,6 +127,8 @@ def judge_regions(vols:pd.DataFrame, # one row per volume: subject, cls, orienta
         if (wide := _wide(r)) and word != 'head':   # a slab as wide as a head is never taken as a spine, whatever its words say
             region = 'head'; why = (f"a sagittal slab {wide:.0f} mm wide (left-right): a head or a body, not a spine (spine slabs are under {_HEAD_WIDTH:g} mm)"
                                     + (f"; its words say {word} ({why}), overruled by its width" if word else ''))
+        elif word and word != 'spine' and pos and pos != word and region_from_words(dict(r, study_description=''))[0] in (None, '', 'spine'):
+            region, why = pos, f"{pwhy}; the StudyDescription's {word} ({why}) names the whole study, overruled by its position"   # a whole-spine study described 'LWS'
         elif word and word != 'spine':
             region = word; why += ('' if pos in (None, word) else f"; its position says {pos} ({pwhy})") + (f"; its sagittal slab is {wide:.0f} mm wide" if wide else '')
         elif pos: region, why = pos, f"{pwhy}" + (f"; {why}" if word else '')

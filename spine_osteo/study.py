@@ -519,12 +519,14 @@ def _cluster_runs(cluster, df, fold_table, variants, out:Path, kw:dict, say):
     out, k = out.resolve(), int(fold_table.fold.nunique())   # absolute paths: a worker's working folder may be another
     df = df.assign(**{c: [os.path.abspath(p) for p in df[c]] for c in ('t1', 't2') if c in df})
     kw = {**kw, 'threads': kw.get('threads') or (task_threads(cluster) if isinstance(cluster, str) else 1)}
-    jobs = {}
-    for v in variants:
-        for f in range(k):
-            if (_run_dir(out, v, f)/'study_run.json').exists(): say(_run_line(_read_run(_run_dir(out, v, f)), k))
-            else: jobs[f"{v}-fold{f}"] = (df, fold_table, v, f, out, kw)
-    with cluster_client(cluster) if isinstance(cluster, str) else contextlib.nullcontext(cluster) as client:
+    jobs = {}                                                # each run's lock (`_claim`) held here on the client while its task runs, as the serial path holds it
+    with cluster_client(cluster) if isinstance(cluster, str) else contextlib.nullcontext(cluster) as client, contextlib.ExitStack() as held:
+        for v in variants:
+            for f in range(k):
+                run = _run_dir(out, v, f); busy = None if (run/'study_run.json').exists() else held.enter_context(_claim(run))
+                if busy: say(_run_line(dict(variant=v, fold=f, skipped=True, busy=busy), k))
+                elif (run/'study_run.json').exists(): say(_run_line(_read_run(run), k))
+                else: jobs[f"{v}-fold{f}"] = (df, fold_table, v, f, out, kw)
         for _, i in run_tasks(client, _attempt_run, jobs, task_resources(client)): say(_run_line(i, k))
     for a in (out/'runs').glob('*/.fold*.attempt-*'):            # attempts of lost workers, whose runs another worker finished
         if (a.parent/a.name[1:].split('.attempt-')[0]/'study_run.json').exists(): shutil.rmtree(a, ignore_errors=True)
