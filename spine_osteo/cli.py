@@ -158,7 +158,7 @@ def predict_cli(model:str,            # the run folder, its model.pkl, or its pr
                 subject_from:str='folder', # with --out: a subject is a top-level 'folder' of INPUT, or a 'patient_id'
                 dicom_sr:str=None,    # folder for a DICOM Structured Report per predicted subject (holds patient data: for your PACS)
                 tta:bool=False,       # average with the left-right mirrored volume
-                workers:int=None,     # processes that read headers, and read and preprocess subjects beside the model (default: all cores; 1: none)
+                workers:int=None,     # processes that read headers, and read and preprocess subjects beside the model (default: the usable CPUs; 1: none; at most one per subject)
                 overwrite:bool=False, # replace an existing --out file
                ):
     "Classify one subject, or every subject of a DICOM export (--out), as normal / osteopenia / osteoporosis"

@@ -53,11 +53,13 @@ def pseudonym(key:str,        # subject key (folder name or PatientID)
     return 'sub-' + hashlib.sha256(f"{salt}\x00{key}".encode()).hexdigest()[:12]
 
 # %% ../nbs/10_convert.ipynb #df9f6016
-def _fingerprint(g:pd.DataFrame, salt:str|None=None)->str:
-    "Hash of the source files' names, sizes and modification times (keyed by the salt when pseudonymized)"
+def _fingerprint(g:pd.DataFrame, salt:str|None=None, src:str|Path|None=None)->str:
+    "Hash of the source files' names (relative to `src` when given: the spelling of SRC does not matter), sizes and modification times (keyed by the salt when pseudonymized)"
     h = hashlib.sha256(b'' if salt is None else f"{salt}\x00".encode())
-    for p in sorted(set(g.path)):
-        st = os.stat(p); h.update(os.fsencode(p) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())   # fsencode: a Latin-1 name is bytes, not UTF-8
+    top = None if src is None else os.path.abspath(src)
+    names = {p: p if top is None else os.path.relpath(os.path.abspath(p), top) for p in set(g.path)}   # without `src`: as spelled (sidecars written before)
+    for p, n in sorted(names.items(), key=lambda kv: kv[1]):
+        st = os.stat(p); h.update(os.fsencode(n) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())   # fsencode: a Latin-1 name is bytes, not UTF-8
     return h.hexdigest()[:24]
 
 def _str_or_none(v)->str|None:
@@ -68,6 +70,7 @@ def sidecar(g:pd.DataFrame,       # rows of the volume
             cls:str,              # 'T1' or 'T2'
             chk:dict,             # result of `check_series` (step, orientation)
             salt:str|None=None,   # pseudonymization salt: no dates, no free text
+            src:str|Path|None=None, # root of the export: the fingerprint hashes the file names relative to it
            )->dict:               # JSON-ready acquisition parameters
     "JSON sidecar: acquisition parameters only; nothing that identifies the patient, and with `salt` no date and no free text"
     import pydicom, nibabel as nib   # imported when a conversion runs: `--help` need not pay for them
@@ -90,7 +93,7 @@ def sidecar(g:pd.DataFrame,       # rows of the volume
     if kind := inversion_kind(r)[0]: meta['InversionKind'] = kind                      # T1 FLAIR, STIR...: which inversion-recovery variant was chosen
     if salt is None: meta['AcquisitionMonth'] = re.sub(r'\D', '', r['date'] or '')[:6]
     meta.update(ConversionSoftware=f'spine_osteo.convert (pydicom {pydicom.__version__}, nibabel {nib.__version__})',
-                Pseudonymized=salt is not None, SourceFingerprint=_fingerprint(g, salt))
+                Pseudonymized=salt is not None, SourceFingerprint=_fingerprint(g, salt, src))
     return meta
 
 # %% ../nbs/10_convert.ipynb #9b130ed8
@@ -107,17 +110,21 @@ def write_series(g:pd.DataFrame,        # rows of the chosen volume
                  root:str|Path|None=None, # the output folder no path may leave (default: `dest`)
                  owned=(),              # paths (relative to `root`, posix) the converter wrote before and may replace
                  salt:str|None=None,    # pseudonymization salt: no dates or free text in the name, header or sidecar
+                 src:str|Path|None=None, # root of the export: fingerprints hash names relative to it (an older sidecar's, as spelled, is accepted)
                 )->tuple:               # (path, 'written' or 'up to date')
     "Write one volume and its sidecar atomically inside `root`, unless an up-to-date copy is there; never replace a file not in `owned`"
     root = Path(dest if root is None else root)
     dest = dest_path(root, os.path.relpath(Path(dest).resolve(), Path(root).resolve()) if Path(dest).is_absolute() else dest)
     name = volume_name(cls, g, dated=salt is None)
     path, js = dest_path(root, dest/name), dest_path(root, dest/(name[:-7] + '.json'))
-    meta = sidecar(g, cls, chk, salt)
+    meta = sidecar(g, cls, chk, salt, src)
     if path.exists() and js.exists():
         try:
-            if json.loads(js.read_text()).get('SourceFingerprint') == meta['SourceFingerprint']: return path, 'up to date'
-        except (OSError, ValueError): pass
+            old = json.loads(js.read_text()); fp = old.get('SourceFingerprint')
+            if fp == meta['SourceFingerprint']: return path, 'up to date'
+            if src is not None and fp == _fingerprint(g, salt):   # written before fingerprints were taken relative to SRC: upgrade the sidecar only
+                atomic_write(js, json.dumps({**old, 'SourceFingerprint': meta['SourceFingerprint']}, indent=1)); return path, 'up to date'
+        except (OSError, ValueError, AttributeError): pass
     top = Path(root).resolve()
     for p in (path, js):
         if (p.exists() or p.is_symlink()) and p.relative_to(top).as_posix() not in set(owned):
@@ -276,7 +283,7 @@ def _write_task(task):
     "Process-pool task: write one chosen volume, or say why it failed (files cited by name, never by path)"
     import nibabel as nib   # for its error classes (loaded already in a worker that wrote a volume)
     g, dest, cls, chk, root, owned, salt, src = task
-    try: p, st = write_series(g, dest, cls, chk, root, owned, salt); return str(p), st
+    try: p, st = write_series(g, dest, cls, chk, root, owned, salt, src); return str(p), st
     except (ValueError, OSError, RuntimeError, MemoryError, nib.spatialimages.HeaderDataError, nib.filebasedimages.ImageFileError) as e:   # a bug still raises
         return None, 'write failed: ' + _cite_files(f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e), g.path, Path(src), Path(root))
 

@@ -164,24 +164,25 @@ def thread_policy(environ=os.environ,    # the environment to complete (a consol
                   spincount:int=10_000,  # `GOMP_SPINCOUNT`: how long an OpenMP thread spins at a barrier before it sleeps
                  )->dict:                # the variables it set (those the user had set are left alone and not listed)
     "Set OpenMP's thread count and a bounded spin in `environ` where the user set neither: run before `import torch`"
-    done = {}
-    if not {'OMP_NUM_THREADS', 'MKL_NUM_THREADS'} & set(environ):   # PyTorch takes its thread count from either
+    done, chosen = {}, {k for k, v in environ.items() if str(v).strip()}   # an empty variable is no choice: libgomp and torch ignore it (with a complaint)
+    if not {'OMP_NUM_THREADS', 'MKL_NUM_THREADS'} & chosen:   # PyTorch takes its thread count from either
         done['OMP_NUM_THREADS'] = str(cpus or usable_cpus())
-    if not {'GOMP_SPINCOUNT', 'OMP_WAIT_POLICY'} & set(environ):    # either one is the user's choice of wait
+    if not {'GOMP_SPINCOUNT', 'OMP_WAIT_POLICY'} & chosen:    # either one is the user's choice of wait
         done['GOMP_SPINCOUNT'] = str(int(spincount))
     environ.update(done)
     return done
 
 # %% ../nbs/00_core.ipynb #76ceb88c
 def threads_per_worker(n_workers:int,        # processes sharing the machine's CPUs (a pool's size)
-                       environ=os.environ,   # where a user's `OMP_NUM_THREADS` is read
+                       environ=os.environ,   # where a user's `OMP_NUM_THREADS` and `MKL_NUM_THREADS` are read
                        cpus:int|None=None,   # CPUs to share; None: `usable_cpus()`
                       )->int:                # at least 1
-    "Torch/OpenMP threads for each of `n_workers` processes: their share of the usable CPUs, never above the user's `OMP_NUM_THREADS`"
-    cpus = cpus or usable_cpus()
-    try: asked = int(environ.get('OMP_NUM_THREADS', '').split(',')[0])
-    except ValueError: asked = cpus
-    return max(1, min(asked, cpus) // max(1, int(n_workers)))
+    "Torch/OpenMP threads for each of `n_workers` processes: their share of the usable CPUs, never above the user's `OMP_NUM_THREADS` or `MKL_NUM_THREADS`"
+    cpus, asked = cpus or usable_cpus(), []
+    for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):   # torch takes its count from either (MKL_NUM_THREADS wins): the smaller bounds us
+        try: asked.append(int(str(environ.get(k, '')).split(',')[0]))
+        except ValueError: pass                           # unset, empty or junk: no choice (libgomp ignores it too)
+    return max(1, min([cpus, *[a for a in asked if a > 0]]) // max(1, int(n_workers)))
 
 # %% ../nbs/00_core.ipynb #c6e91421
 class CPULoad:

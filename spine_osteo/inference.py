@@ -16,7 +16,7 @@ import pydicom
 from pydicom.uid import generate_uid
 import torch, torch.nn as nn, torch.nn.functional as F
 import spine_osteo
-from .core import atomic_write, step_progress, can_redraw, one_line, worker_pool
+from .core import atomic_write, step_progress, can_redraw, one_line, worker_pool, usable_cpus
 from .preprocess import PreprocessConfig, preprocess_pair, modality_marks
 from .labels import subject_key
 from .dicom import scan_dicom
@@ -503,11 +503,24 @@ def _in_order(fn, jobs, n:int, workers:int, ahead:int=2):
             for j in itertools.islice(jobs, 1): queue.append(ex.submit(fn, j))   # refill before handing the result on
             yield res
 
+def _export_workers(workers,                  # the processes asked for (None: the usable CPUs)
+                    n_subjects:int|None,      # subjects known so far (None: not yet known)
+                    cpus:int|None=None,       # usable CPUs (None: `core.usable_cpus()`: affinity mask, cgroup quota)
+                   )->int:                    # at least 1, at most one per subject
+    "Worker processes for an export: `workers` or the usable CPUs, at most one per subject; 0 or less refused; more than the usable CPUs warned"
+    cpus = cpus or usable_cpus()
+    if workers is None: workers = cpus
+    elif isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"--workers {workers}: use a whole number ≥ 1 (1: no worker processes), or leave it out for the {cpus} usable CPU(s)")
+    n = int(workers) if n_subjects is None else max(1, min(int(workers), n_subjects))
+    if n > cpus: warnings.warn(f"--workers {workers}: {n} processes{'' if n_subjects is None else f' for {n_subjects} subjects'} on {cpus} usable CPU(s); more processes than CPUs pay only where reading the export waits on slow storage")
+    return n
+
 def predict_export(model,                        # a `Predictor`, a `Learner`, or a model path (run folder, model.pkl, predictor.pt)
                    root:str|Path,                # the DICOM export: one folder per subject (or any layout with `subject_from='patient_id'`)
                    subject_from:str='folder',    # 'folder' (top-level folders) or 'patient_id'
                    tta:bool=False,               # average each prediction with the left-right mirror
-                   workers:int|None=None,        # processes for the header scan and for reading and preprocessing subjects (None: all cores; 1: none)
+                   workers:int|None=None,        # processes for the header scan and for reading and preprocessing subjects (None: the usable CPUs; 1: none; at most one per subject)
                    dicom_sr:str|Path|None=None,  # folder for one DICOM SR per predicted subject; None: none
                    progress:bool=True,           # progress: bars in a terminal or notebook, a line every 5 % in a log or pipe
                   )->pd.DataFrame:               # one row per subject (patient): subject, status, label, p_<class>, t1_series, t2_series, reason[, sr_file]
@@ -517,7 +530,8 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     if not root.is_dir(): raise ValueError(f"{root}: is a file, not a folder; pass the folder that holds the DICOM export")
     if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' or 'patient_id'")
     pred = as_predictor(model)
-    workers = workers or os.cpu_count() or 1
+    tops = sorted(p for p in root.iterdir() if p.is_dir()) if subject_from == 'folder' else None   # the subjects, before the scan, by folder
+    workers = _export_workers(workers, None if tops is None else len(tops))
     if progress and not can_redraw(): print("headers: reading every file under the export folder", flush=True)
     hdr, skipped = scan_dicom(root, subject_from, workers, progress and can_redraw())   # its bar is no good in a log
     if len(hdr) == 0: raise ValueError(f"{root}: no DICOM images found (skipped files: {skipped or 'none'}); pass the folder that holds the DICOM export")
@@ -527,8 +541,11 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
     rows_of = hdr.groupby('subject').indices                     # key -> its rows (positions), in table order
     keys = sorted(rows_of)
     jobs = ((k, hdr.iloc[rows_of[k]], pred.preprocess, root, os.getpid()) for k in keys)   # made one at a time, as the pipeline asks
+    found = set(folder_of.values())
+    empty = [subject_key(p.name) for p in tops if subject_key(p.name) not in found] if tops is not None else []   # a row each, counted in the progress
     rows = []
-    for r in step_progress(_in_order(_prepare_subject, jobs, len(keys), workers), len(keys), 'subjects', progress):
+    for r in step_progress(itertools.chain(_in_order(_prepare_subject, jobs, len(keys), workers), ({'empty': k} for k in empty)), len(keys) + len(empty), 'subjects', progress):
+        if 'empty' in r: rows.append(dict(subject=r['empty'], status='not predicted', reason='no DICOM images in this folder')); continue
         key = r['key']
         row = dict(subject=key, status='not predicted', label='', **{f'p_{c}': np.nan for c in pred.vocab}, t1_series='', t2_series='', reason='')
         f = folder_of[key]
@@ -545,10 +562,5 @@ def predict_export(model,                        # a `Predictor`, a `Learner`, o
                 except Exception as e: row['reason'] = '; '.join(filter(None, [note, f"SR not written: {_error_line(e, root)}"]))
         except Exception as e: row['reason'] = '; '.join(filter(None, [note, _error_line(e, root)]))
         rows.append(row)
-    if subject_from == 'folder':
-        found = set(folder_of.values())
-        for p in sorted(root.iterdir()):
-            if p.is_dir() and subject_key(p.name) not in found:
-                rows.append(dict(subject=subject_key(p.name), status='not predicted', reason='no DICOM images in this folder'))
     cols = ['subject', 'status', 'label', *[f'p_{c}' for c in pred.vocab], 't1_series', 't2_series', 'reason'] + (['sr_file'] if dicom_sr is not None else [])
     return pd.DataFrame(rows).reindex(columns=cols).sort_values('subject', kind='stable').reset_index(drop=True)
