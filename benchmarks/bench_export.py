@@ -70,6 +70,7 @@ def main():
     ap.add_argument('--reps', type=int, default=5, help='one-subject repetitions (median)')
     ap.add_argument('--big', type=int, default=4, help='the large export is the export hard-linked this many times')
     ap.add_argument('--keep-env', action='store_true', help="keep the environment's OMP_NUM_THREADS/GOMP_SPINCOUNT")
+    ap.add_argument('--one-only', action='store_true', help='measure one subject only (skip the 50- and 200-subject exports)')
     ap.add_argument('--tmp', default=None, help='folder for the inputs (default: a new temporary folder, removed at the end)')
     a = ap.parse_args()
     tmp = Path(a.tmp) if a.tmp else Path(tempfile.mkdtemp(prefix='bench_export_'))
@@ -89,15 +90,23 @@ def bench(a, tmp):
     predict, synth = shutil.which('spine-osteo-predict'), shutil.which('spine-osteo-synth')
     if not predict or not synth: sys.exit("bench_export: spine-osteo-predict / spine-osteo-synth not found; pip install -e . first")
     export, run_dir = tmp/f'export{a.n_subjects}', tmp/'run'
-    if not (run_dir/'predictor.pt').is_file():
+    if not (run_dir/'model.pkl').is_file():
         print("preparing: demo-architecture model (untrained) ...", flush=True)
         code = ("import sys; from pathlib import Path; t = Path(sys.argv[1])\n"
                 "from spine_osteo.test_utils import tiny_dataset\nfrom spine_osteo.data import SpineDataLoaders\n"
-                "from spine_osteo.learner import osteo_learner, export_learner\nfrom spine_osteo.inference import export_predictor\n"
+                "from spine_osteo.learner import osteo_learner, export_learner\n"
                 "tiny_dataset(t/'data', n_per_class=2)\n"
                 "dls = SpineDataLoaders.from_folder(t/'data', size=32, bs=2, valid_pct=0.5, cache_dir=False, device='cpu')\n"
-                "learn = osteo_learner(dls, out=t/'run', head=False, norm='group'); export_learner(learn); export_predictor(learn)\n")
-        subprocess.run([sys.executable, '-c', code, str(tmp)], env=envs['new'], check=True, capture_output=True)
+                "learn = osteo_learner(dls, out=t/'run', head=False, norm='group'); export_learner(learn)\n")
+        subprocess.run([sys.executable, '-c', code, str(tmp)], env=envs['new'], cwd=tmp, check=True, capture_output=True)
+    runs = {}
+    for k in ('today', 'new'):   # each version's own predictor.pt (the file format may differ), traced from the same model.pkl
+        rk = runs[k] = tmp/f'run_{k}'
+        shutil.rmtree(rk, ignore_errors=True); rk.mkdir(); os.link(run_dir/'model.pkl', rk/'model.pkl')
+        code = ("import sys, warnings; warnings.simplefilter('ignore'); from pathlib import Path\n"
+                "from spine_osteo.inference import load_osteo, export_predictor\n"
+                "learn = load_osteo(sys.argv[1], cpu=True); learn.path = Path(sys.argv[1]); export_predictor(learn)\n")
+        subprocess.run([sys.executable, '-c', code, str(rk)], env=envs[k], cwd=tmp, check=True, capture_output=True)
     if not export.is_dir():
         print(f"preparing: {a.n_subjects} synthetic subjects at the realistic matrix (spine-osteo-synth) ...", flush=True)
         subprocess.run([synth, export, '--n', str(a.n_subjects), '--seed', '1'], env=envs['new'], check=True, capture_output=True)
@@ -115,16 +124,16 @@ def bench(a, tmp):
               + ('' if r['rc'] == 0 else f"  EXITED {r['rc']}: {r['err']}"), flush=True)
     print(f"\nmeasuring (today = {a.base} @ {rev}, new = working tree; load average {loads[0]:.1f}):", flush=True)
     res = {}
-    for n, folder in ((a.n_subjects, export), (a.n_subjects*a.big, big)):
+    for n, folder in () if a.one_only else ((a.n_subjects, export), (a.n_subjects*a.big, big)):
         for k in ('today', 'new'):
-            r = res[(k, n)] = run([predict, run_dir, folder, '--out', tmp/f'p_{k}_{n}.csv', '--overwrite'], envs[k], cwd=tmp)
+            r = res[(k, n)] = run([predict, runs[k], folder, '--out', tmp/f'p_{k}_{n}.csv', '--overwrite'], envs[k], cwd=tmp)
             show(f"{n} subjects, one --out call [{k}]", r)
             loads.append(os.getloadavg()[0])
-    same = {n: (tmp/f'p_today_{n}.csv').read_bytes() == (tmp/f'p_new_{n}.csv').read_bytes() for n in (a.n_subjects, a.n_subjects*a.big)}
+    same = {} if a.one_only else {n: (tmp/f'p_today_{n}.csv').read_bytes() == (tmp/f'p_new_{n}.csv').read_bytes() for n in (a.n_subjects, a.n_subjects*a.big)}
     one = {'today': [], 'new': []}
     for _ in range(a.reps):
         for k in one:
-            r = run([predict, run_dir, subj], envs[k], cwd=tmp); one[k].append(r)
+            r = run([predict, runs[k], subj], envs[k], cwd=tmp); one[k].append(r)
             if r['rc']: show(f"one subject [{k}]", r)
     loads.append(os.getloadavg()[0])
     med = {k: {m: statistics.median(r[m] for r in v) for m in ('wall', 'cpu', 'rss_main', 'rss_tree')} for k, v in one.items()}
@@ -133,13 +142,15 @@ def bench(a, tmp):
           f"during the run; python {platform.python_version()}; today = {a.base} @ {rev}")
     print("\n| measure | today | new | today / new |\n|---|---|---|---|")
     n, N = a.n_subjects, a.n_subjects*a.big
-    t, w = res[('today', n)], res[('new', n)]
-    print(f"| {n} subjects, wall (s) | {t['wall']:.1f} | {w['wall']:.1f} | {t['wall']/w['wall']:.2f}x |")
-    print(f"| {n} subjects, CPU, whole process tree (s) | {t['cpu']:.1f} | {w['cpu']:.1f} | {t['cpu']/w['cpu']:.2f}x |")
-    print(f"| {n} subjects, CPU / wall (cores used) | {t['cpu']/t['wall']:.2f} | {w['cpu']/w['wall']:.2f} | |")
+    if not a.one_only:
+        t, w = res[('today', n)], res[('new', n)]
+        print(f"| {n} subjects, wall (s) | {t['wall']:.1f} | {w['wall']:.1f} | {t['wall']/w['wall']:.2f}x |")
+        print(f"| {n} subjects, CPU, whole process tree (s) | {t['cpu']:.1f} | {w['cpu']:.1f} | {t['cpu']/w['cpu']:.2f}x |")
+        print(f"| {n} subjects, CPU / wall (cores used) | {t['cpu']/t['wall']:.2f} | {w['cpu']/w['wall']:.2f} | |")
     print(f"| one subject, wall, median of {a.reps} (min-max) (s) | {med['today']['wall']:.2f} ({rng['today'][0]:.2f}-{rng['today'][1]:.2f}) | "
           f"{med['new']['wall']:.2f} ({rng['new'][0]:.2f}-{rng['new'][1]:.2f}) | {med['today']['wall']/med['new']['wall']:.2f}x |")
     print(f"| one subject, CPU, median (s) | {med['today']['cpu']:.2f} | {med['new']['cpu']:.2f} | |")
+    if a.one_only: return
     for m, what in (('rss_main', 'RSS, main process'), ('rss_tree', 'PSS, main + workers')):
         print(f"| peak {what}, {n} subjects (MB) | {res[('today', n)][m]:.0f} | {res[('new', n)][m]:.0f} | |")
         print(f"| peak {what}, {N} subjects (MB) | {res[('today', N)][m]:.0f} | {res[('new', N)][m]:.0f} | |")

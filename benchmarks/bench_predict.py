@@ -96,6 +96,13 @@ def run(a, tmp):
     dls = SpineDataLoaders.from_folder(tmp/'data', size=32, bs=2, valid_pct=0.5, cache_dir=False, device='cpu')
     learn = osteo_learner(dls, out=tmp/'run', head=False, norm='group')
     export_learner(learn); export_predictor(learn)
+    for k in ('today', 'new'):   # each version's own predictor.pt (its file format may differ), traced from the same model.pkl
+        (tmp/f'run_{k}').mkdir(); os.link(tmp/'run'/'model.pkl', tmp/f'run_{k}'/'model.pkl')
+        if k == 'today' and a.today_pkl: continue
+        code = ("import sys, warnings; warnings.simplefilter('ignore'); from pathlib import Path\n"
+                "from spine_osteo.inference import load_osteo, export_predictor\n"
+                "learn = load_osteo(sys.argv[1], cpu=True); learn.path = Path(sys.argv[1]); export_predictor(learn)\n")
+        subprocess.run([sys.executable, '-c', code, str(tmp/f'run_{k}')], env=envs[k], cwd=tmp, check=True, capture_output=True)
     make_cohort(tmp/'export', n_subjects=a.n_subjects, seed=1, progress=False, workers=0)
     for f in ('labels.csv', 'series.csv', 'intended_series.csv', 'defects.csv'): (tmp/'export'/f).unlink()
     subj = sorted(p for p in (tmp/'export').iterdir() if p.is_dir())
@@ -134,14 +141,14 @@ def run(a, tmp):
         measure(f"{len(subj)} subjects: one call each (today) vs one --out call (new)",
                 {'today': [[script('spine-osteo-predict'), tmp/'run'/'model.pkl', s] for s in subj],
                  'new': [script('spine-osteo-predict'), tmp/'run', tmp/'export', '--out', tmp/'p.csv', '--workers', 2]}, reps=1)
-    else:             # both versions load the run folder's predictor.pt
-        one = [script('spine-osteo-predict'), tmp/'run', subj[0]]
-        measure("one subject, raw DICOM -> printed prediction", {'today': one, 'new': one})
-        export = [script('spine-osteo-predict'), tmp/'run', tmp/'export', '--out', tmp/'p.csv', '--workers', 2]
-        measure(f"{len(subj)} subjects, one --out call", {'today': export, 'new': export}, reps=1)
+    else:             # each version loads the predictor.pt it wrote
+        one = {k: [script('spine-osteo-predict'), tmp/f'run_{k}', subj[0]] for k in ('today', 'new')}
+        measure("one subject, raw DICOM -> printed prediction", one)
+        export = {k: [script('spine-osteo-predict'), tmp/f'run_{k}', tmp/'export', '--out', tmp/f'p_{k}.csv', '--workers', 2] for k in ('today', 'new')}
+        measure(f"{len(subj)} subjects, one --out call", export, reps=1)
     stages = ("import time, sys; now = lambda: (time.perf_counter(), time.process_time()); t0 = now(); T = {}\n"
               "from spine_osteo.inference import load_predictor, predict_subject; T['import spine_osteo.inference'] = now()\n"
-              f"p = load_predictor({str(tmp/'run')!r}); T['load predictor.pt'] = now()\n"
+              f"p = load_predictor({str(tmp/'run_new')!r}); T['load predictor.pt'] = now()\n"
               f"r = predict_subject(p, dicom_dir={str(subj[0])!r}); T['scan, select, read, preprocess, predict'] = now()\n"
               "prev = t0\n"
               "for k, v in T.items(): print(f'{k}\t{v[0] - prev[0]:.2f}\t{v[1] - prev[1]:.2f}'); prev = v\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastcore.basics import defaults
 from fastcore.script import call_parse
 from .core import (UserError, console_errors, atomic_write, can_redraw, check_choice, check_size,
-                              FUSIONS, BACKBONES, TRAIN_SIZE, QUICK_SIZE)
+                              end_console_script, FUSIONS, BACKBONES, TRAIN_SIZE, QUICK_SIZE)
 
 # %% auto #0
 __all__ = ['train_cli', 'predict_cli', 'run_demo', 'demo_cli', 'UserError']
@@ -182,11 +182,13 @@ def predict_cli(model:str,            # the run folder, its model.pkl, or its pr
         if out is None:
             res = predict_subject(pred, dicom_dir=inp, tta=tta, dicom_sr=dicom_sr) if inp.is_dir() else predict_subject(pred, t1=inp, t2=t2, tta=tta)
             print(json.dumps(res, indent=1))
+            end_console_script(prog)   # done: skip the interpreter's teardown (0.65 s once torch is loaded)
             return res
         df = predict_export(pred, inp, subject_from=subject_from, tta=tta, workers=workers, dicom_sr=dicom_sr)
         atomic_write(out, write=lambda tmp: df.to_csv(tmp, index=False))
     print(_summary(df, out))
     if not (df.status == 'predicted').any(): raise SystemExit(f"{prog}: no subject could be predicted; the reasons are in {out}")
+    end_console_script(prog)
     return df
 
 # %% ../nbs/16_cli.ipynb #d384a3bf
@@ -214,7 +216,7 @@ def run_demo(out:str|Path='spine_osteo_demo', # run folder (created)
              lr:float=1e-3,        # peak learning rate
              test_frac:float=1/3,  # fraction of subjects held out for the final evaluation
              seed:int=0,           # seed of the cohort, the split and the training
-             workers:int|None=None,# synthesis and conversion workers; None: all cores
+             workers:int|None=None,# synthesis and conversion workers; None: the usable CPUs
              cohort_kwargs:dict|None=None, # more arguments of `synth.make_cohort` (e.g. `overlap`, `signal_strength`)
              aug:list|str|None='spatial', # 'spatial': flips/rotations/zoom/elastic and noise, no gamma or bias field (they blur the marrow intensity that carries the class); 'default'; None; or a list
              quiet:bool=False,     # no summary print

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
-from .core import atomic_write, hold_lock, FolderBusy, worker_pool, step_progress, can_redraw, console_errors, UserError, check_choice
+from .core import atomic_write, hold_lock, FolderBusy, worker_pool, step_progress, can_redraw, console_errors, UserError, check_choice, usable_cpus, end_console_script
 from .labels import read_labels, subject_key, LabelsWarning
 from .cluster import parse_cluster_spec   # no Dask: it is imported when a cluster starts
 
@@ -289,7 +289,7 @@ def _write_task(task):
 
 def _write_all(tasks:list, workers:int|None, progress:bool, pool=None)->list:
     "Run the write tasks over a pool of forked workers (they see the rows already read) that die with this process, or as tasks on `pool` (a `cluster.ClusterPool`), with progress"
-    with pool or worker_pool(min(workers or os.cpu_count() or 1, len(tasks))) as ex:   # a killed run leaves no worker writing on
+    with pool or worker_pool(min(workers or usable_cpus(), len(tasks))) as ex:   # a killed run leaves no worker writing on
         return list(step_progress(ex.map(_write_task, tasks), len(tasks), 'volumes', progress))
 
 # %% ../nbs/10_convert.ipynb #84efeb46
@@ -339,7 +339,7 @@ def _check_args(src:str|Path, dest:str|Path, subject_from:str, workers, pseudony
         if not str(p).strip(): raise ValueError(f"the {what} folder is empty (''); pass the path of the {'folder that holds the DICOM export' if what == 'input' else 'output folder'}")
     src, dest = Path(src), Path(dest)
     if subject_from not in ('folder', 'patient_id'): raise ValueError(f"subject_from={subject_from!r}: use 'folder' (one top-level folder per subject) or 'patient_id'")
-    if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 1): raise ValueError(f"workers={workers!r}: use a whole number ≥ 1, or leave it out for all cores")
+    if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 1): raise ValueError(f"workers={workers!r}: use a whole number ≥ 1, or leave it out for the usable CPUs")
     if pseudonymize is not None and not str(pseudonymize).strip(): raise ValueError("--pseudonymize: the salt is empty; pass a secret phrase (it never enters the output), or leave --pseudonymize out")
     if not wanted or any(not isinstance(c, str) or not re.fullmatch(r'[A-Za-z0-9]+', c) for c in wanted): raise ValueError(f"wanted={wanted!r}: give class names such as ('T1', 'T2')")
     if not src.exists(): raise FileNotFoundError(f"{src}: input folder not found; pass the folder that holds the DICOM export")
@@ -522,7 +522,7 @@ def convert_dicom(src:str|Path,                  # root of the DICOM export (one
                   dest:str|Path,                 # output folder: new, empty, or written by an earlier conversion
                   labels:str|Path|pd.DataFrame|None=None, # CSV with `subject,class` or `subject,t_score`
                   subject_from:str='folder',     # 'folder' or 'patient_id'
-                  workers:int|None=None,         # processes (None: all cores)
+                  workers:int|None=None,         # processes (None: the usable CPUs: affinity mask, cgroup quota)
                   pseudonymize:str|None=None,    # salt: pseudonymous keys, no dates, no free text (see above)
                   dry_run:bool=False,            # report only, write nothing
                   wanted:tuple=('T1','T2'),      # classes to write
@@ -579,7 +579,7 @@ def convert_cli(src:str,                # root of the DICOM export
                 dest:str,               # output folder: new, empty, or written by an earlier spine-osteo-convert
                 labels:str=None,        # CSV with subject,class or subject,t_score
                 subject_from:str='folder', # 'folder' (top-level folder) or 'patient_id'
-                workers:int=None,       # processes (default: all cores)
+                workers:int=None,       # processes (default: the usable CPUs)
                 pseudonymize:str=None,  # secret salt: pseudonymous subject keys, no dates, no free text in the outputs
                 salt_file:str=None,     # a file holding the salt instead (keeps it out of `ps` and the shell history)
                 dry_run:bool=False,     # report what would be done, write nothing
@@ -607,3 +607,4 @@ def convert_cli(src:str,                # root of the DICOM export
                             follow_links=follow_links, cluster=cluster)
         if not dry_run and not (rep.output != '').any():
             raise UserError(f"nothing was written: no series qualified as {' or '.join(('T1', 'T2'))}; {REPORT} in DEST says why for each")
+    end_console_script('spine-osteo-convert')   # done: skip the interpreter's teardown (0.2 s of pandas, pydicom and nibabel)

@@ -6,14 +6,14 @@ Docs: https://spine-osteo.github.io/spine_osteo/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #5445902b
 from __future__ import annotations
-import contextlib, errno, math, numbers, os, re, secrets, stat, sys, time, warnings
+import atexit, contextlib, errno, math, numbers, os, re, secrets, stat, sys, threading, time, warnings
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['FUSIONS', 'COMBINES', 'BACKBONES', 'PAPER_SIZE', 'TRAIN_SIZE', 'QUICK_SIZE', 'MAX_SIZE', 'fsync_dir', 'temp_name',
            'is_temp_name', 'atomic_write', 'FolderBusy', 'hold_lock', 'can_redraw', 'step_progress', 'cpu_quota',
            'usable_cpus', 'thread_policy', 'threads_per_worker', 'CPULoad', 'threads_for_load', 'die_with_parent',
-           'worker_pool', 'UserError', 'one_line', 'console_errors', 'check_choice', 'check_size']
+           'worker_pool', 'UserError', 'one_line', 'console_errors', 'end_console_script', 'check_choice', 'check_size']
 
 # %% ../nbs/00_core.ipynb #0c0d3f88
 def fsync_dir(folder:str|Path, # a folder whose entries (a new or renamed file) must reach the disk
@@ -278,6 +278,18 @@ def console_errors(prog:str,                    # the command's name, first on e
             raise SystemExit(f"{prog}: {msg}") from None
         except KeyboardInterrupt:
             print(f"\n{prog}: {interrupted}", file=sys.stderr, flush=True); raise SystemExit(130) from None
+
+# %% ../nbs/00_core.ipynb #0c51b0fc
+def end_console_script(prog:str,     # the console script this is the end of (`spine-osteo-predict`)
+                       status:int=0, # the exit status
+                      ):
+    "End the console script `prog` whose work is done: atexit handlers run, output is flushed, then `os._exit` skips the interpreter's teardown"
+    if os.path.basename((getattr(sys, 'argv', None) or [''])[0]) != prog or threading.active_count() > 1: return
+    atexit._run_exitfuncs()
+    for f in (sys.stdout, sys.stderr):
+        try: f.flush()
+        except (OSError, ValueError): pass
+    os._exit(status)
 
 # %% ../nbs/00_core.ipynb #4d0dfc4e
 FUSIONS = ('attention', 'late', 't1', 't2')   # the model variants (`OsteoNet(fusion=...)`, `--fusion`, `--variants`)

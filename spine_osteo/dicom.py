@@ -13,7 +13,7 @@ import pandas as pd
 import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_partial, read_preamble, read_dataset, data_element_generator
-from .core import worker_pool, step_progress, is_temp_name
+from .core import worker_pool, step_progress, is_temp_name, usable_cpus
 from .labels import subject_key
 
 # %% auto #0
@@ -438,7 +438,7 @@ def _read_damaged(path:str)->tuple:
 # %% ../nbs/05_dicom.ipynb #0aff3268
 def _map(fn, items:list, workers:int|None, progress:bool=True, min_parallel:int=2, comment:str='', pool=None)->list:
     "`[fn(x) for x in items]`, over a pool of forked workers that die with this process when `workers>1` and there are `min_parallel` items or more (or over `pool(n)`)"
-    workers = workers or os.cpu_count() or 1
+    workers = workers or usable_cpus()
     with (pool or worker_pool)(min(workers, len(items)) if len(items) >= min_parallel else 1) as ex:   # no orphan after kill -9
         return list(step_progress(ex.map(fn, items), len(items), comment or 'items', progress))   # a bar, or plain lines in a log
 
@@ -490,7 +490,7 @@ def _export_files(src:Path, follow_links:bool=False)->list:
 
 def scan_dicom(src:str|Path,             # root folder of the DICOM export
                subject_from:str='folder', # 'folder' (top-level folder under `src`), 'patient_id', or 'root' (all of `src` is one subject)
-               workers:int|None=None,     # processes for header reading (None: all cores)
+               workers:int|None=None,     # processes for header reading (None: the usable CPUs: affinity mask, cgroup quota)
                progress:bool=True,        # show a progress bar
                follow_links:bool=False,   # read folders that are symbolic links too (each real folder once)
                pool=None,                 # `pool(n)` -> an executor context for the header chunks (None: `core.worker_pool`; convert passes a Dask cluster's)
@@ -500,7 +500,7 @@ def scan_dicom(src:str|Path,             # root folder of the DICOM export
     if subject_from not in ('folder', 'patient_id', 'root'): raise ValueError(f"subject_from={subject_from!r}: use 'folder', 'patient_id' or 'root'")
     if not src.is_dir(): raise FileNotFoundError(f"{src}: input folder not found; pass the folder that holds the DICOM export")
     files = _export_files(src, follow_links)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or usable_cpus()
     n_chunks = max(1, min(len(files)//16, workers*8)) if workers > 1 and len(files) >= 64 else 1
     chunks = [files[i::n_chunks] for i in range(n_chunks)]
     res = _map(_read_chunk, chunks, workers, progress and len(files) > 0, comment='headers', pool=pool)

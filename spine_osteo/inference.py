@@ -6,7 +6,7 @@ Docs: https://spine-osteo.github.io/spine_osteo/inference.html.md"""
 
 # %% ../nbs/14_inference.ipynb #897e2575
 from __future__ import annotations
-import ast, copy, hashlib, itertools, os, pickletools, re, warnings, zipfile
+import ast, copy, hashlib, itertools, operator, os, pickle, pickletools, re, warnings, zipfile
 from collections import deque
 from dataclasses import asdict
 from pathlib import Path
@@ -23,9 +23,9 @@ from .dicom import scan_dicom
 from .selection import assess_series, load_volume, series_label
 
 # %% auto #0
-__all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'check_model_file', 'load_osteo', 'Predictor', 'export_predictor',
-           'load_predictor', 'as_predictor', 'patient_keys', 'predict_subject', 'write_dicom_sr', 'read_dicom_sr',
-           'predict_export']
+__all__ = ['PREDICTOR_NAME', 'SR_SCHEME', 'SR_DISCLAIMER', 'check_model_file', 'load_osteo', 'Predictor', 'TracedNet',
+           'export_predictor', 'load_predictor', 'as_predictor', 'patient_keys', 'predict_subject', 'write_dicom_sr',
+           'read_dicom_sr', 'predict_export']
 
 # %% ../nbs/14_inference.ipynb #65360c5f
 _DANGEROUS = re.compile(r'^(?:os|posix|nt|subprocess|sys|shutil|socket|importlib|runpy|pty|webbrowser|code|codeop|ctypes|multiprocessing|'
@@ -64,23 +64,37 @@ _GRAPH_GLOBALS = {'__builtin__.set', 'builtins.set', 'collections.OrderedDict', 
                   'torch.torch_version.TorchVersion'}   # a str: the torch version recorded in the file
 _IMPORT_LINE = re.compile(r'(?:import torch(?:\.[\w.]+)?(?: as \w+)?|from (?:math|torch) import \w+|NoneType = type\(None\)|)')
 
-def _forward_ok(src:str)->str:
+_NOT_IN_FORWARD = {ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.While,
+                   ast.For, ast.AsyncFor, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Await, ast.Yield, ast.YieldFrom}
+_OPERATORS = {'getitem', 'add', 'sub', 'mul', 'truediv', 'floordiv', 'mod', 'pow', 'neg', 'pos', 'abs', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+              'and_', 'or_', 'xor', 'not_', 'invert', 'matmul'}   # `operator` functions fx writes for Python arithmetic (not `call`, `attrgetter`, ...)
+
+def _forward_ok(src:str,   # the generated code
+                tree=None, # its `ast.parse`, when already parsed
+               )->str:
     "'' when `src` is a plain fx forward (assignments of aten ops, attribute reads of self, a return); else what is not"
-    try: tree = ast.parse(src)
-    except SyntaxError as e: return f"its code does not parse ({e.msg})"
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef) or tree.body[0].name != 'forward': return 'its code is not a single forward function'
-    for node in ast.walk(tree.body[0]):
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.With, ast.Try, ast.While, ast.For, ast.ClassDef, ast.AsyncFunctionDef)) or \
-           (isinstance(node, ast.FunctionDef) and node is not tree.body[0]): return f"its code holds a {type(node).__name__} statement"
-        if isinstance(node, ast.Attribute) and node.attr.startswith('__'): return f"its code reads the attribute {node.attr}"
-        if isinstance(node, ast.Name) and node.id.startswith('__'): return f"its code names {node.id}"
-        if isinstance(node, ast.Call):
+    if tree is None:
+        try: tree = ast.parse(src)
+        except SyntaxError as e: return f"its code does not parse ({e.msg})"
+    if len(tree.body) != 1 or type(tree.body[0]) is not ast.FunctionDef or tree.body[0].name != 'forward': return 'its code is not a single forward function'
+    fn = tree.body[0]
+    for node in ast.walk(fn):
+        t = type(node)
+        if t is ast.Attribute:
+            if node.attr.startswith('__'): return f"its code reads the attribute {node.attr}"
+        elif t is ast.Name:
+            if node.id.startswith('__'): return f"its code names {node.id}"
+        elif t is ast.Call:
             f = node.func
-            if isinstance(f, ast.Name) and f.id in ('getattr', 'device'): continue
+            if type(f) is ast.Name and f.id in ('getattr', 'device'):
+                if f.id == 'getattr' and any(type(a) is ast.Constant and str(a.value).startswith('__') for a in node.args): return f"its code reads the attribute {node.args[-1].value}"
+                continue
             chain = []
-            while isinstance(f, ast.Attribute): chain.append(f.attr); f = f.value
-            if not (isinstance(f, ast.Name) and f.id == 'torch' and chain[-2:][::-1] == ['ops', 'aten']) and not (isinstance(f, ast.Name) and f.id in ('operator', 'fx_pytree', 'pytree')):
+            while type(f) is ast.Attribute: chain.append(f.attr); f = f.value
+            root = f.id if type(f) is ast.Name else None
+            if not ((root == 'torch' and chain[-2:][::-1] == ['ops', 'aten']) or root in ('fx_pytree', 'pytree') or (root == 'operator' and chain in ([o] for o in _OPERATORS))):
                 return f"its code calls {ast.unparse(node.func)}"
+        elif t in _NOT_IN_FORWARD and node is not fn: return f"its code holds a {t.__name__} statement"
     return ''
 
 def _predictor_problem(path:Path)->str:
@@ -165,7 +179,7 @@ def _check_pair_files(t1, t2):
 
 class Predictor:
     "A network ready to classify T1/T2 pairs: the model, its class names, its preprocessing and the file it came from"
-    def __init__(self, model:nn.Module,        # the network (an `OsteoNet`, or its traced graph)
+    def __init__(self, model:nn.Module,        # the network (an `OsteoNet`, or its traced copy: a `TracedNet`)
                  vocab:list,                   # class names, in logit order
                  preprocess:dict|None=None,    # `PreprocessConfig` fields the model was trained with (None or {}: the defaults)
                  source:str|Path='',           # the model file
@@ -175,7 +189,7 @@ class Predictor:
         self.model, self.vocab, self.preprocess = model.eval(), list(vocab), dict(preprocess or {})
         self.source, self.sha256, self.learn = str(source), sha256, learn
     @property
-    def traced(self)->bool: return self.learn is None and isinstance(self.model, torch.fx.GraphModule)
+    def traced(self)->bool: return self.learn is None and isinstance(self.model, (TracedNet, torch.fx.GraphModule))
     @property
     def version(self)->str:
         "spine_osteo's version and the weights' hash: what a report cites as the model version"
@@ -206,6 +220,39 @@ class Predictor:
         "Classify one T1/T2 pair"
         p = self.probs(self.pair(t1, t2), tta)
         return dict(label=self.vocab[int(p.argmax())], probs={c: float(v) for c, v in zip(self.vocab, p)})
+
+# %% ../nbs/14_inference.ipynb #b58d9d92
+_CODE_GLOBALS = {'torch': torch, 'device': torch.device, 'inf': float('inf'), 'nan': float('nan'), 'NoneType': type(None),
+                 'fx_pytree': torch.fx._pytree, 'pytree': torch.utils._pytree, 'operator': operator}   # what fx's generated code may name
+
+class TracedNet(nn.Module):
+    "A traced network rebuilt from its generated code and its tensors (`predictor.pt` format 2): no object unpickled, nothing re-traced"
+    def __init__(self, code:str,      # the `forward` that `torch.fx` generated: ATen operations on the module's own tensors
+                 tensors:dict,        # {dotted name: tensor}, each read by the code as `self.<name>`
+                 names=('torch',),    # the globals the code uses (`torch`, `device`, `inf`, ...)
+                ):
+        super().__init__()
+        try: tree = ast.parse(code)
+        except SyntaxError as e: raise ValueError(f"its code does not parse ({e.msg})") from None
+        why = _forward_ok(code, tree)
+        if why: raise ValueError(why)
+        unknown = sorted(set(names) - set(_CODE_GLOBALS))
+        if unknown: raise ValueError(f"its code needs {', '.join(map(str, unknown))}, which a traced spine_osteo network does not use")
+        for k, v in tensors.items():
+            if not isinstance(k, str) or not isinstance(v, torch.Tensor): raise ValueError(f"its weights hold {k!r}: {type(v).__name__}, not a named tensor")
+            *path, leaf = k.split('.')
+            m = self
+            try:
+                for part in path:
+                    if part not in m._modules: m.add_module(part, nn.Module())
+                    m = m._modules[part]
+                m.register_buffer(leaf, v)
+            except (KeyError, TypeError) as e: raise ValueError(f"its weight {k!r} cannot be placed ({e})") from None
+        ns = {'__builtins__': {'getattr': getattr}, **{n: _CODE_GLOBALS[n] for n in names}}
+        exec(compile(tree, '<spine_osteo predictor>', 'exec'), ns)
+        self.code, self.names, self._forward = code, tuple(names), ns['forward']
+    def forward(self, x): return self._forward(self, x)
+    def __reduce__(self): return (TracedNet, (self.code, dict(self.named_buffers()), self.names))   # picklable and copyable: its code and tensors
 
 # %% ../nbs/14_inference.ipynb #101ffe24
 class _PairForward(nn.Module):
@@ -245,13 +292,16 @@ def export_predictor(learn,                              # a trained spine_osteo
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         graph = _plain_graph(net, x)
-    with torch.no_grad(): ref, got = net(x).float(), graph(x)[0].float()
+    code, names = graph.code, sorted(graph.graph.python_code(root_module='self').globals)
+    tensors = {k: v.detach() for k, v in [*graph.named_parameters(), *graph.named_buffers()]}
+    traced = TracedNet(code, tensors, names)    # what `load_predictor` will rebuild, checked here against the network
+    with torch.no_grad(): ref, got = net(x).float(), traced(x)[0].float()
     if not torch.allclose(ref, got, rtol=1e-4, atol=1e-4):
         raise RuntimeError(f"export_predictor: the traced network's logits differ from the network's by {(ref-got).abs().max():.3g}; predict with model.pkl")
     base = Path(getattr(learn, 'path', '.'))
     path = Path(fname) if Path(fname).is_absolute() else base/fname
     mf = None if model_file is None else (Path(model_file) if Path(model_file).is_absolute() else base/model_file)
-    blob = dict(format='spine_osteo.predictor', format_version=1, graph=graph, vocab=_vocab(learn), preprocess=pre,
+    blob = dict(format='spine_osteo.predictor', format_version=2, code=code, globals=names, tensors=tensors, vocab=_vocab(learn), preprocess=pre,
                 model_sha256=_sha256(mf) if mf is not None and mf.is_file() else '', model_file=mf.name if mf is not None else '',
                 spine_osteo=spine_osteo.__version__, torch=str(torch.__version__), input_shape=list(x.shape))
     return atomic_write(path, write=lambda t: torch.save(blob, t))
@@ -259,17 +309,28 @@ def export_predictor(learn,                              # a trained spine_osteo
 # %% ../nbs/14_inference.ipynb #77fa3fde
 def _load_traced(fast:Path, pkl:Path|None)->tuple:
     "(Predictor, '') from a predictor file, or (None, why it cannot be used)"
-    why = check_model_file(fast, 'predictor')
-    if why: return None, why
-    try:
+    if not zipfile.is_zipfile(fast): return None, "is not a file written by torch.save (not a zip archive)"
+    def load(safe):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            blob = torch.load(fast, map_location='cpu', weights_only=False)
+            return torch.load(fast, map_location='cpu', weights_only=safe)
+    try: blob = load(True)                      # format 2: code, tensors and plain data, by PyTorch's restricted unpickler
+    except pickle.UnpicklingError: blob = None  # objects: format 1 (a pickled graph module), unpickled only once its pickle is checked
     except Exception as e: return None, f"cannot be read ({type(e).__name__}: {e})"
+    if blob is None:
+        why = check_model_file(fast, 'predictor')
+        if why: return None, why
+        try: blob = load(False)
+        except Exception as e: return None, f"cannot be read ({type(e).__name__}: {e})"
     if not isinstance(blob, dict) or blob.get('format') != 'spine_osteo.predictor': return None, 'is not a spine_osteo predictor file'
     if pkl is not None and pkl.is_file() and blob.get('model_sha256') != _sha256(pkl):
         return None, f"was not traced from this {pkl.name} (its SHA-256 differs): it is stale"
-    return Predictor(blob['graph'], blob['vocab'], blob['preprocess'], source=fast, sha256=blob.get('model_sha256', '')), ''
+    if blob.get('format_version') == 2:
+        try: net = TracedNet(blob['code'], blob['tensors'], blob.get('globals', ()))
+        except (KeyError, TypeError, ValueError, SyntaxError) as e: return None, f"its network cannot be rebuilt ({e})"
+    elif isinstance(blob.get('graph'), torch.fx.GraphModule): net = blob['graph']   # format 1, written before 2026-12-07
+    else: return None, f"is a spine_osteo predictor file of format {blob.get('format_version')!r}, which this version cannot read; update spine_osteo"
+    return Predictor(net, blob['vocab'], blob['preprocess'], source=fast, sha256=blob.get('model_sha256', '')), ''
 
 def load_predictor(path:str|Path,      # a run folder, its `model.pkl`, or a `predictor.pt`
                    cpu:bool|None=None, # False: `model.pkl` on the GPU; else the traced copy when it is usable

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from fastcore.script import call_parse
-from .core import can_redraw, step_progress, die_with_parent, worker_pool, console_errors   # can_redraw, step_progress, die_with_parent: here before `core` held them
+from .core import can_redraw, step_progress, die_with_parent, worker_pool, console_errors, usable_cpus   # can_redraw, step_progress, die_with_parent: here before `core` held them
 from .labels import CLASSES, WHO_NORMAL_MIN, WHO_OSTEOPOROSIS_MAX, who_class, subject_key
 from .phantom import (sample_t_scores, TISSUES, TISSUE, SpineSubject, marrow_fat_fraction, random_subject, arc_point,
                                 tissue_labels, render, subject_seed, make_subject_volumes, fov_centre, plane_axes)
@@ -387,7 +387,7 @@ def make_cohort(dest:str|Path,             # output folder; must be new or empty
     ts = sample_t_scores(len(subjects), seed, balanced)
     jobs = [(i, s, float(ts[i]), subject_seed(seed, i), str(dest), seed, matrix, distractors, dmap.get(s, []), signal_strength, overlap)
             for i,s in enumerate(subjects)]
-    if workers is None: workers = min(os.cpu_count() or 1, len(jobs)) if len(jobs) >= 4 else 0
+    if workers is None: workers = min(usable_cpus(), len(jobs)) if len(jobs) >= 4 else 0
     with worker_pool(workers) as ex:
         res = list(step_progress(ex.map(_make_subject, jobs), len(jobs), 'subjects', progress))
     series = pd.DataFrame([r for rows,_ in res for r in rows])
@@ -444,7 +444,7 @@ def synth_cli(dest:str,                    # output folder (new or empty)
               matrix:int=None,             # in-plane matrix; default realistic 256–512
               no_distractors:bool=False,   # only the sagittal T1 and T2 series
               defects:str='',              # comma-separated defects to inject, or 'all'
-              workers:int=None,            # processes (default: all cores)
+              workers:int=None,            # processes (default: the usable CPUs)
               overwrite:bool=False,        # replace a synthetic cohort written to DEST before
               signal_strength:float=1.0,   # scale of the T-score → marrow fat effect
              ):
