@@ -287,8 +287,8 @@ def end_console_script(prog:str,     # the console script this is the end of (`s
     if os.path.basename((getattr(sys, 'argv', None) or [''])[0]) != prog or threading.active_count() > 1: return
     atexit._run_exitfuncs()
     for f in (sys.stdout, sys.stderr):
-        try: f.flush()
-        except (OSError, ValueError): pass
+        try: f is not None and f.flush()
+        except (OSError, ValueError): pass     # a closed or full stream: the normal exit would not write it either
     os._exit(status)
 
 # %% ../nbs/00_core.ipynb #4d0dfc4e

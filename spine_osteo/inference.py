@@ -49,7 +49,7 @@ def _pickle_globals(data:bytes)->tuple:
         elif op.name == 'STACK_GLOBAL': out.add('.'.join(recent[-2:]) if len(recent) >= 2 else '?'); recent = []
         elif op.name in _STRINGS:
             recent.append(arg if isinstance(arg, str) else arg.decode('latin-1'))
-            if len(recent[-1]) > 40: strs.append(recent[-1])
+            if '(' in recent[-1] or '\n' in recent[-1] or len(recent[-1]) > 40: strs.append(recent[-1])   # anything that could be code
         elif op.name not in ('MEMOIZE', 'BINPUT', 'LONG_BINPUT', 'PUT'): recent = []
     return out, strs
 
@@ -64,44 +64,85 @@ _GRAPH_GLOBALS = {'__builtin__.set', 'builtins.set', 'collections.OrderedDict', 
                   'torch.torch_version.TorchVersion'}   # a str: the torch version recorded in the file
 _IMPORT_LINE = re.compile(r'(?:import torch(?:\.[\w.]+)?(?: as \w+)?|from (?:math|torch) import \w+|NoneType = type\(None\)|)')
 
-_NOT_IN_FORWARD = {ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.While,
-                   ast.For, ast.AsyncFor, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Await, ast.Yield, ast.YieldFrom}
-_OPERATORS = {'getitem', 'add', 'sub', 'mul', 'truediv', 'floordiv', 'mod', 'pow', 'neg', 'pos', 'abs', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
-              'and_', 'or_', 'xor', 'not_', 'invert', 'matmul'}   # `operator` functions fx writes for Python arithmetic (not `call`, `attrgetter`, ...)
+_ATEN_OPS = frozenset("""_assert_tensor_metadata _native_batch_norm_legit_no_training _softmax _to_copy _unsafe_view abs adaptive_avg_pool1d
+adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d adaptive_max_pool3d add addmm alias amax amin arange argmax avg_pool2d avg_pool3d
+batch_norm bmm cat ceil chunk clamp clamp_max clamp_min clone constant_pad_nd contiguous conv1d conv2d conv3d convolution cos detach div dropout
+einsum eq exp expand expand_as flatten flip floor full full_like ge gelu group_norm gt hardsigmoid hardswish index_select instance_norm layer_norm
+le leaky_relu linear log log_softmax lt matmul max max_pool2d max_pool3d maximum mean meshgrid min minimum mm mul native_batch_norm
+native_group_norm native_layer_norm ne neg ones ones_like pad permute pow relu relu_ repeat reshape round rsqrt rsub scaled_dot_product_attention
+select sigmoid silu silu_ sin slice softmax split split_with_sizes sqrt squeeze stack std sub sum t tanh to transpose type_as unflatten unsqueeze
+upsample_nearest3d upsample_trilinear3d var view where zeros zeros_like""".split())   # pure tensor operations: none reads or writes a file
+_TORCH_CONSTANTS = frozenset('float16 float32 float64 bfloat16 half float double int8 int16 int32 int64 uint8 bool long int short strided '
+                             'contiguous_format preserve_format channels_last channels_last_3d'.split())   # `torch.<name>` values fx writes
 
-def _forward_ok(src:str,   # the generated code
-                tree=None, # its `ast.parse`, when already parsed
+def _chain(node)->tuple:
+    "(root node, [attribute names]) of an attribute chain `a.b.c`"
+    names = []
+    while type(node) is ast.Attribute: names.append(node.attr); node = node.value
+    return node, names[::-1]
+
+def _self_read(node)->bool:
+    "Is `node` a read of the module's own attribute: `self.a.b`, `getattr(self.a, '0').b`, ...?"
+    root, names = _chain(node)
+    if any(n.startswith('__') for n in names): return False
+    if type(root) is ast.Name: return root.id == 'self'
+    return (type(root) is ast.Call and type(root.func) is ast.Name and root.func.id == 'getattr' and len(root.args) == 2 and not root.keywords
+            and type(root.args[1]) is ast.Constant and isinstance(root.args[1].value, str) and not root.args[1].value.startswith('__')
+            and _self_read(root.args[0]))
+
+def _expr_problem(node, reads:list)->str:
+    "'' when an expression is what fx writes (names, constants, the module's own tensors, ATen calls), else what it holds"
+    t = type(node)
+    if t is ast.Constant: return ''
+    if t is ast.Name: return f"its code names {node.id}" if node.id.startswith('__') else ''
+    if t in (ast.Tuple, ast.List): return next(filter(None, (_expr_problem(e, reads) for e in node.elts)), '')
+    if t is ast.UnaryOp and type(node.op) in (ast.USub, ast.UAdd): return _expr_problem(node.operand, reads)
+    if t is ast.Subscript and type(node.value) is ast.Name and type(node.slice) is ast.Constant: return _expr_problem(node.value, reads)
+    if _self_read(node): reads.append(node); return ''
+    if t is ast.Attribute:
+        root, names = _chain(node)
+        if type(root) is ast.Name and root.id == 'torch' and len(names) == 1 and names[0] in _TORCH_CONSTANTS: return ''
+        return f"its code reads {ast.unparse(node)[:60]}"
+    if t is ast.Call:
+        root, names = _chain(node.func)
+        aten = type(root) is ast.Name and root.id == 'torch' and names[:2] == ['ops', 'aten'] and len(names) in (3, 4)
+        if aten and names[2] not in _ATEN_OPS: return f"its code calls torch.ops.aten.{names[2]}, which a traced spine_osteo network does not use"
+        if aten or (type(node.func) is ast.Name and node.func.id == 'device'):
+            if any(k.arg is None for k in node.keywords): return "its code passes **arguments"
+            return next(filter(None, (_expr_problem(a, reads) for a in [*node.args, *(k.value for k in node.keywords)])), '')
+        return f"its code calls {ast.unparse(node.func)[:60]}"
+    return f"its code holds a {t.__name__}"
+
+def _forward_ok(src:str,          # the generated code
+                tree=None,        # its `ast.parse`, when already parsed
+                reads:list|None=None, # filled with the code's reads of the module's own tensors (`self.a.b`), to be checked against them
                )->str:
-    "'' when `src` is a plain fx forward (assignments of aten ops, attribute reads of self, a return); else what is not"
+    "'' when `src` is what fx writes for a traced network (`def forward(self, x)`: assignments of ATen operations on its own tensors, a return); else what it holds"
     if tree is None:
         try: tree = ast.parse(src)
-        except SyntaxError as e: return f"its code does not parse ({e.msg})"
+        except (SyntaxError, ValueError) as e: return f"its code does not parse ({getattr(e, 'msg', e)})"
     if len(tree.body) != 1 or type(tree.body[0]) is not ast.FunctionDef or tree.body[0].name != 'forward': return 'its code is not a single forward function'
-    fn = tree.body[0]
-    for node in ast.walk(fn):
-        t = type(node)
-        if t is ast.Attribute:
-            if node.attr.startswith('__'): return f"its code reads the attribute {node.attr}"
-        elif t is ast.Name:
-            if node.id.startswith('__'): return f"its code names {node.id}"
-        elif t is ast.Call:
-            f = node.func
-            if type(f) is ast.Name and f.id in ('getattr', 'device'):
-                if f.id == 'getattr' and any(type(a) is ast.Constant and str(a.value).startswith('__') for a in node.args): return f"its code reads the attribute {node.args[-1].value}"
-                continue
-            chain = []
-            while type(f) is ast.Attribute: chain.append(f.attr); f = f.value
-            root = f.id if type(f) is ast.Name else None
-            if not ((root == 'torch' and chain[-2:][::-1] == ['ops', 'aten']) or root in ('fx_pytree', 'pytree') or (root == 'operator' and chain in ([o] for o in _OPERATORS))):
-                return f"its code calls {ast.unparse(node.func)}"
-        elif t in _NOT_IN_FORWARD and node is not fn: return f"its code holds a {t.__name__} statement"
+    fn, a = tree.body[0], tree.body[0].args
+    if (fn.decorator_list or fn.returns or a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults or len(a.args) != 2
+            or a.args[0].arg != 'self' or any(x.annotation for x in a.args)):
+        return 'its forward is not `def forward(self, x)` (decorators, defaults and annotations run code)'
+    reads = [] if reads is None else reads
+    for st in fn.body:
+        t = type(st)
+        if t is ast.Assign:
+            bad = [x for x in st.targets if type(x) is not ast.Name or x.id.startswith('__')]
+            why = f"its code assigns to {ast.unparse(bad[0])[:60]}" if bad else _expr_problem(st.value, reads)
+        elif t in (ast.Return, ast.Expr): why = _expr_problem(st.value, reads) if st.value is not None else ''
+        else: why = f"its code holds a {t.__name__} statement"
+        if why: return why
     return ''
 
 def _predictor_problem(path:Path)->str:
     "'' when a predictor file's pickle holds only a traced ATen graph, its weights and plain data; else why not"
     data = _pickle_of(path)
     g, strs = _pickle_globals(data)
-    other = sorted(x for x in g if x not in _GRAPH_GLOBALS and not re.fullmatch(r'torch\.(?:\w+Storage|float\d*|bfloat16|half|int\d+|long|bool|uint8|contiguous_format|preserve_format)', x))
+    plain = 'torch.fx.graph_module.reduce_graph_module' not in g   # format 2: plain data (its torch.Size makes versions before it refuse the file)
+    other = sorted(x for x in g if x not in _GRAPH_GLOBALS and not (plain and x == 'torch.Size') and not re.fullmatch(r'torch\.(?:\w+Storage|float\d*|bfloat16|half|int\d+|long|bool|uint8|contiguous_format|preserve_format)', x))
     if other: return f"refers to {', '.join(other[:3])}, which a traced spine_osteo network does not contain"
     for s in strs:
         if 'def forward' in s:
@@ -110,6 +151,7 @@ def _predictor_problem(path:Path)->str:
         elif '\n' in s and ('import' in s or 'NoneType' in s):
             bad = [l for l in s.strip('\n').split('\n') if not _IMPORT_LINE.fullmatch(l.strip())]
             if bad: return f"its import block holds {bad[0][:60]!r}"
+        elif '(' in s: return f"holds text that could be code and is not a traced forward ({s[:40]!r})"
     return ''
 
 def check_model_file(path:str|Path, # a `model.pkl` or a `predictor.pt`
@@ -222,22 +264,30 @@ class Predictor:
         return dict(label=self.vocab[int(p.argmax())], probs={c: float(v) for c, v in zip(self.vocab, p)})
 
 # %% ../nbs/14_inference.ipynb #b58d9d92
-_CODE_GLOBALS = {'torch': torch, 'device': torch.device, 'inf': float('inf'), 'nan': float('nan'), 'NoneType': type(None),
-                 'fx_pytree': torch.fx._pytree, 'pytree': torch.utils._pytree, 'operator': operator}   # what fx's generated code may name
+_CODE_GLOBALS = {'torch': torch, 'device': torch.device, 'inf': float('inf'), 'nan': float('nan'), 'NoneType': type(None)}   # what fx's code may name
+
+def _resolve(node, module):
+    "The value of a checked read of the module's own attribute (`self.a.b`, `getattr(self.a, '0')`)"
+    if type(node) is ast.Name: return module
+    if type(node) is ast.Attribute: return getattr(_resolve(node.value, module), node.attr)
+    return getattr(_resolve(node.args[0], module), node.args[1].value)
 
 class TracedNet(nn.Module):
     "A traced network rebuilt from its generated code and its tensors (`predictor.pt` format 2): no object unpickled, nothing re-traced"
     def __init__(self, code:str,      # the `forward` that `torch.fx` generated: ATen operations on the module's own tensors
-                 tensors:dict,        # {dotted name: tensor}, each read by the code as `self.<name>`
-                 names=('torch',),    # the globals the code uses (`torch`, `device`, `inf`, ...)
+                 tensors:dict,        # {dotted name: tensor}, each read by the code as `self.<name>` (floating point ones become frozen parameters)
+                 names=('torch',),    # the globals the code uses (`torch`, `device`, `inf`, `nan`, `NoneType`)
                 ):
         super().__init__()
+        if not isinstance(code, str) or not isinstance(tensors, dict) or not isinstance(names, (list, tuple)):
+            raise ValueError(f"its code, weights and names are {type(code).__name__}, {type(tensors).__name__} and {type(names).__name__}, not text, a dict and a list")
         try: tree = ast.parse(code)
-        except SyntaxError as e: raise ValueError(f"its code does not parse ({e.msg})") from None
-        why = _forward_ok(code, tree)
+        except (SyntaxError, ValueError) as e: raise ValueError(f"its code does not parse ({getattr(e, 'msg', e)})") from None
+        reads = []
+        why = _forward_ok(code, tree, reads)
         if why: raise ValueError(why)
-        unknown = sorted(set(names) - set(_CODE_GLOBALS))
-        if unknown: raise ValueError(f"its code needs {', '.join(map(str, unknown))}, which a traced spine_osteo network does not use")
+        unknown = sorted(map(str, set(names) - set(_CODE_GLOBALS)))
+        if unknown: raise ValueError(f"its code needs {', '.join(unknown)}, which a traced spine_osteo network does not use")
         for k, v in tensors.items():
             if not isinstance(k, str) or not isinstance(v, torch.Tensor): raise ValueError(f"its weights hold {k!r}: {type(v).__name__}, not a named tensor")
             *path, leaf = k.split('.')
@@ -246,13 +296,20 @@ class TracedNet(nn.Module):
                 for part in path:
                     if part not in m._modules: m.add_module(part, nn.Module())
                     m = m._modules[part]
-                m.register_buffer(leaf, v)
-            except (KeyError, TypeError) as e: raise ValueError(f"its weight {k!r} cannot be placed ({e})") from None
+                if v.is_floating_point(): m.register_parameter(leaf, v if isinstance(v, nn.Parameter) else nn.Parameter(v, requires_grad=False))
+                else: m.register_buffer(leaf, v)
+            except (KeyError, TypeError, AttributeError) as e: raise ValueError(f"its weight {k!r} cannot be placed ({e})") from None
+        for r in reads:
+            try: v = _resolve(r, self)
+            except AttributeError: v = None
+            if not isinstance(v, torch.Tensor): raise ValueError(f"its code reads {ast.unparse(r)[:80]}, which its weights do not hold")
         ns = {'__builtins__': {'getattr': getattr}, **{n: _CODE_GLOBALS[n] for n in names}}
         exec(compile(tree, '<spine_osteo predictor>', 'exec'), ns)
         self.code, self.names, self._forward = code, tuple(names), ns['forward']
+        self.train(False)   # a traced copy is for prediction: dropout and norms as in evaluation
     def forward(self, x): return self._forward(self, x)
-    def __reduce__(self): return (TracedNet, (self.code, dict(self.named_buffers()), self.names))   # picklable and copyable: its code and tensors
+    def __reduce__(self):   # picklable and copyable: its code and tensors (shared ones under each name)
+        return (TracedNet, (self.code, {**dict(self.named_parameters(remove_duplicate=False)), **dict(self.named_buffers(remove_duplicate=False))}, self.names))
 
 # %% ../nbs/14_inference.ipynb #101ffe24
 class _PairForward(nn.Module):
@@ -292,8 +349,10 @@ def export_predictor(learn,                              # a trained spine_osteo
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         graph = _plain_graph(net, x)
-    code, names = graph.code, sorted(graph.graph.python_code(root_module='self').globals)
-    tensors = {k: v.detach() for k, v in [*graph.named_parameters(), *graph.named_buffers()]}
+    code = graph.code
+    used = {n.id for n in ast.walk(ast.parse(code)) if type(n) is ast.Name}
+    names = sorted(set(graph.graph.python_code(root_module='self').globals) & used)   # the globals the code names (fx offers pytree too)
+    tensors = {k: v.detach() for k, v in [*graph.named_parameters(remove_duplicate=False), *graph.named_buffers(remove_duplicate=False)]}   # a shared weight under each of its names
     traced = TracedNet(code, tensors, names)    # what `load_predictor` will rebuild, checked here against the network
     with torch.no_grad(): ref, got = net(x).float(), traced(x)[0].float()
     if not torch.allclose(ref, got, rtol=1e-4, atol=1e-4):
@@ -303,7 +362,8 @@ def export_predictor(learn,                              # a trained spine_osteo
     mf = None if model_file is None else (Path(model_file) if Path(model_file).is_absolute() else base/model_file)
     blob = dict(format='spine_osteo.predictor', format_version=2, code=code, globals=names, tensors=tensors, vocab=_vocab(learn), preprocess=pre,
                 model_sha256=_sha256(mf) if mf is not None and mf.is_file() else '', model_file=mf.name if mf is not None else '',
-                spine_osteo=spine_osteo.__version__, torch=str(torch.__version__), input_shape=list(x.shape))
+                spine_osteo=spine_osteo.__version__, torch=str(torch.__version__),
+                input_shape=torch.Size(x.shape))   # a torch.Size: spine_osteo before format 2 refuses the file in one line and loads model.pkl
     return atomic_write(path, write=lambda t: torch.save(blob, t))
 
 # %% ../nbs/14_inference.ipynb #77fa3fde
@@ -325,12 +385,16 @@ def _load_traced(fast:Path, pkl:Path|None)->tuple:
     if not isinstance(blob, dict) or blob.get('format') != 'spine_osteo.predictor': return None, 'is not a spine_osteo predictor file'
     if pkl is not None and pkl.is_file() and blob.get('model_sha256') != _sha256(pkl):
         return None, f"was not traced from this {pkl.name} (its SHA-256 differs): it is stale"
+    vocab, pre = blob.get('vocab'), blob.get('preprocess')
+    if not isinstance(vocab, (list, tuple)) or len(vocab) < 2 or not all(isinstance(c, str) for c in vocab): return None, f"its class names are {vocab!r}, not a list of names"
+    try: PreprocessConfig(**pre)
+    except Exception as e: return None, f"its preprocessing settings are not usable ({type(e).__name__}: {one_line(e)[:120]})"
     if blob.get('format_version') == 2:
-        try: net = TracedNet(blob['code'], blob['tensors'], blob.get('globals', ()))
-        except (KeyError, TypeError, ValueError, SyntaxError) as e: return None, f"its network cannot be rebuilt ({e})"
+        try: net = TracedNet(blob.get('code'), blob.get('tensors'), blob.get('globals', ()))
+        except (ValueError, RecursionError, MemoryError) as e: return None, f"its network cannot be rebuilt ({one_line(e)[:200] or type(e).__name__})"
     elif isinstance(blob.get('graph'), torch.fx.GraphModule): net = blob['graph']   # format 1, written before 2026-12-07
     else: return None, f"is a spine_osteo predictor file of format {blob.get('format_version')!r}, which this version cannot read; update spine_osteo"
-    return Predictor(net, blob['vocab'], blob['preprocess'], source=fast, sha256=blob.get('model_sha256', '')), ''
+    return Predictor(net, vocab, pre, source=fast, sha256=blob.get('model_sha256', '')), ''
 
 def load_predictor(path:str|Path,      # a run folder, its `model.pkl`, or a `predictor.pt`
                    cpu:bool|None=None, # False: `model.pkl` on the GPU; else the traced copy when it is usable
