@@ -47,13 +47,13 @@ def _children(pid:int)->list:
         out += kids; todo += kids
     return out
 
-def run(cmd, env, cwd=None)->dict:
-    "Run `cmd`: wall and CPU seconds (whole tree), peak RSS (MB) of the main process and of the tree, return code, stderr"
+def run(cmd, env, cwd=None, memory=True)->dict:
+    "Run `cmd`: wall and CPU seconds (whole tree), peak RSS (MB) of the main process and of the tree (`memory`), return code, stderr"
     t0, c0 = time.perf_counter(), _cpu()
     p = subprocess.Popen([str(c) for c in cmd], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = dict(main=0, tree=0)
-    def sample():
-        while p.poll() is None:
+    def sample():   # reading smaps_rollup every 50 ms slows a short process (it walks its page tables): off for the timed single subject
+        while memory and p.poll() is None:
             m = _rss_kb(p.pid)
             peak['main'] = max(peak['main'], m)
             peak['tree'] = max(peak['tree'], sum(_pss_kb(c) for c in [p.pid, *_children(p.pid)]))
@@ -86,6 +86,7 @@ def bench(a, tmp):
     subprocess.run(['tar', '-x', '-C', str(base)], input=arc, check=True)
     rev = subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', a.base], capture_output=True, text=True).stdout.strip()
     clean = {k: v for k, v in os.environ.items() if a.keep_env or k not in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'GOMP_SPINCOUNT', 'OMP_WAIT_POLICY')}
+    clean.pop('PYTHONDONTWRITEBYTECODE', None)   # as a user runs it: compiled modules cached (a warm-up run writes them)
     envs = {k: dict(clean, PYTHONPATH=str(p), PYTHONWARNINGS='ignore') for k, p in (('today', base), ('new', REPO))}
     predict, synth = shutil.which('spine-osteo-predict'), shutil.which('spine-osteo-synth')
     if not predict or not synth: sys.exit("bench_export: spine-osteo-predict / spine-osteo-synth not found; pip install -e . first")
@@ -131,9 +132,10 @@ def bench(a, tmp):
             loads.append(os.getloadavg()[0])
     same = {} if a.one_only else {n: (tmp/f'p_today_{n}.csv').read_bytes() == (tmp/f'p_new_{n}.csv').read_bytes() for n in (a.n_subjects, a.n_subjects*a.big)}
     one = {'today': [], 'new': []}
+    for k in one: run([predict, runs[k], subj], envs[k], cwd=tmp)   # warm-up: page cache, compiled modules
     for _ in range(a.reps):
         for k in one:
-            r = run([predict, runs[k], subj], envs[k], cwd=tmp); one[k].append(r)
+            r = run([predict, runs[k], subj], envs[k], cwd=tmp, memory=False); one[k].append(r)
             if r['rc']: show(f"one subject [{k}]", r)
     loads.append(os.getloadavg()[0])
     med = {k: {m: statistics.median(r[m] for r in v) for m in ('wall', 'cpu', 'rss_main', 'rss_tree')} for k, v in one.items()}

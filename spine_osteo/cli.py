@@ -11,7 +11,7 @@ from pathlib import Path
 from fastcore.basics import defaults
 from fastcore.script import call_parse
 from .core import (UserError, console_errors, atomic_write, can_redraw, check_choice, check_size,
-                              end_console_script, FUSIONS, BACKBONES, TRAIN_SIZE, QUICK_SIZE)
+                              end_console_script, gc_paused, FUSIONS, BACKBONES, TRAIN_SIZE, QUICK_SIZE)
 
 # %% auto #0
 __all__ = ['train_cli', 'predict_cli', 'run_demo', 'demo_cli', 'UserError']
@@ -177,8 +177,9 @@ def predict_cli(model:str,            # the run folder, its model.pkl, or its pr
             _check_output(dicom_sr, inp, 'SR folder (--dicom-sr)', is_dir=True)
         if not inp.is_dir() and t2 is None: raise UserError(f"{inp}: is a file, so give the subject's T2 NIfTI file with --t2 (or pass the subject's DICOM folder)")
         if t2 is not None and not Path(t2).is_file(): raise UserError(f"{t2}: T2 file not found; check the path")
-        from spine_osteo.inference import load_predictor, predict_subject, predict_export   # lazy: after the checks
-        pred = load_predictor(model)
+        with gc_paused():   # torch's import and the model: 0.25 s faster without the collector scanning them as they are made
+            from spine_osteo.inference import load_predictor, predict_subject, predict_export   # lazy: after the checks
+            pred = load_predictor(model)
         if out is None:
             res = predict_subject(pred, dicom_dir=inp, tta=tta, dicom_sr=dicom_sr) if inp.is_dir() else predict_subject(pred, t1=inp, t2=t2, tta=tta)
             print(json.dumps(res, indent=1))

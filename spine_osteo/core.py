@@ -6,14 +6,15 @@ Docs: https://spine-osteo.github.io/spine_osteo/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #5445902b
 from __future__ import annotations
-import atexit, contextlib, errno, math, numbers, os, re, secrets, stat, sys, threading, time, warnings
+import atexit, contextlib, errno, gc, math, numbers, os, re, secrets, stat, sys, threading, time, warnings
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['FUSIONS', 'COMBINES', 'BACKBONES', 'PAPER_SIZE', 'TRAIN_SIZE', 'QUICK_SIZE', 'MAX_SIZE', 'fsync_dir', 'temp_name',
            'is_temp_name', 'atomic_write', 'FolderBusy', 'hold_lock', 'can_redraw', 'step_progress', 'cpu_quota',
            'usable_cpus', 'thread_policy', 'threads_per_worker', 'CPULoad', 'threads_for_load', 'die_with_parent',
-           'worker_pool', 'UserError', 'one_line', 'console_errors', 'end_console_script', 'check_choice', 'check_size']
+           'worker_pool', 'UserError', 'one_line', 'console_errors', 'end_console_script', 'gc_paused', 'check_choice',
+           'check_size']
 
 # %% ../nbs/00_core.ipynb #0c0d3f88
 def fsync_dir(folder:str|Path, # a folder whose entries (a new or renamed file) must reach the disk
@@ -290,6 +291,17 @@ def end_console_script(prog:str,     # the console script this is the end of (`s
         try: f is not None and f.flush()
         except (OSError, ValueError): pass     # a closed or full stream: the normal exit would not write it either
     os._exit(status)
+
+# %% ../nbs/00_core.ipynb #2f0baa07
+@contextlib.contextmanager
+def gc_paused():
+    "Inside: Python's cyclic garbage collector paused (for imports and model loading); after: what was made frozen, the collector on again if it was"
+    was = gc.isenabled()
+    gc.disable()
+    try: yield
+    finally:
+        gc.freeze()   # the modules and the model stay for the whole command: never scan them again
+        if was: gc.enable()
 
 # %% ../nbs/00_core.ipynb #4d0dfc4e
 FUSIONS = ('attention', 'late', 't1', 't2')   # the model variants (`OsteoNet(fusion=...)`, `--fusion`, `--variants`)
