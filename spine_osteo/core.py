@@ -288,8 +288,9 @@ def end_console_script(prog:str,     # the console script this is the end of (`s
     if os.path.basename((getattr(sys, 'argv', None) or [''])[0]) != prog or threading.active_count() > 1: return
     atexit._run_exitfuncs()
     for f in (sys.stdout, sys.stderr):
-        try: f is not None and f.flush()
-        except (OSError, ValueError): pass     # a closed or full stream: the normal exit would not write it either
+        if f is None or f.closed: continue       # started with the stream closed (`>&-`), or closed by the command
+        try: f.flush()
+        except OSError: status = status or 120   # output lost (a full disk, a closed pipe): Python's own exit status for it
     os._exit(status)
 
 # %% ../nbs/00_core.ipynb #2f0baa07
