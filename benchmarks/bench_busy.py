@@ -5,6 +5,7 @@
     python benchmarks/bench_busy.py --rounds 3 --steps 8 --busy 0 1 2
     python benchmarks/bench_busy.py --only step        # the training step alone (about 3 minutes on 2 cores)
     python benchmarks/bench_busy.py --quick            # smoke run: 1 round, 2 steps, 1 epoch
+    python benchmarks/bench_busy.py --only demo --rounds 1 --demo-epochs 5   # the demo itself (150 subjects), 5 of its 40 epochs
 
 Two measurements, each run in a fresh child process (libgomp reads its settings once, when torch is loaded):
 
@@ -24,7 +25,7 @@ script starts before and kills (by their pid) after each block; the rounds inter
 a change of the machine's own load hits all alike. It prints the machine, `uptime` before and after, and the load
 average at each measurement. Not a test (CI does not run it).
 """
-import argparse, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 CONFIGS = {
@@ -40,7 +41,8 @@ def parse():
     p.add_argument('--steps', type=int, default=6, help="step: timed steps per child (median)")
     p.add_argument('--epochs', type=int, default=3, help="train: epochs")
     p.add_argument('--n', type=int, default=24, help="train: subjects of the synthetic cohort")
-    p.add_argument('--only', choices=['step', 'train'], default=None, help="one measurement only")
+    p.add_argument('--only', choices=['step', 'train', 'demo'], default=None, help="one measurement only ('demo' is measured only when asked for)")
+    p.add_argument('--demo-epochs', type=int, default=5, help="demo: epochs of `spine-osteo-demo` (its 150 subjects; the demo's default is 40)")
     p.add_argument('--work', default=None, help="folder for the cohort and runs (default: a temporary folder)")
     p.add_argument('--quick', action='store_true', help="smoke run: 1 round, 2 steps, 1 epoch")
     p.add_argument('--child', default=None, help=argparse.SUPPRESS)   # internal: run one step measurement
@@ -118,6 +120,22 @@ def make_cohort(work:Path, n:int)->Path:
                     '--cache-dir', str(work/'cache')], check=True, capture_output=True)
     return conv
 
+def prepare_demo(work:Path)->Path:
+    "The demo's folder with its cohort synthesised and converted and its cache warm (one untimed epoch); its run removed"
+    demo = work/'demo'
+    subprocess.run([*console(work, 'spine-osteo-demo'), '--out', str(demo), '--epochs', '1'], check=True, capture_output=True)
+    shutil.rmtree(demo/'run', ignore_errors=True)
+    return demo
+
+def run_demo(cfg:str, demo:Path, work:Path, epochs:int)->dict:
+    "`spine-osteo-demo` on its prepared folder: train (from scratch: the earlier run removed), evaluate, write the run"
+    shutil.rmtree(demo/'run', ignore_errors=True)   # the demo resumes a run it finds; time a whole one
+    t0 = time.perf_counter()
+    r = subprocess.run([*console(work, 'spine-osteo-demo', cfg), '--out', str(demo), '--epochs', str(epochs)], capture_output=True, text=True, env=child_env(cfg))
+    wall = time.perf_counter() - t0
+    if r.returncode: raise SystemExit(f"spine-osteo-demo ({cfg}) failed:\n{r.stderr[-2000:]}")
+    return dict(wall=wall)
+
 def run_train(cfg:str, conv:Path, work:Path, epochs:int)->dict:
     t0 = time.perf_counter()
     r = subprocess.run([*console(work, 'spine-osteo-train', cfg), str(conv), '--size', '32', '--epochs', str(epochs), '--out', str(work/f'run-{cfg}'),
@@ -136,8 +154,9 @@ def main():
     print(f"before: {uptime()}", flush=True)
     work_ctx = tempfile.TemporaryDirectory() if a.work is None else None
     work = Path(a.work or work_ctx.name); work.mkdir(parents=True, exist_ok=True)
-    kinds = [k for k in ('step', 'train') if a.only in (None, k)]
+    kinds = [k for k in ('step', 'train', 'demo') if a.only == k or (a.only is None and k != 'demo')]
     conv = make_cohort(work, a.n) if 'train' in kinds else None
+    demo = prepare_demo(work) if 'demo' in kinds else None
     res = {}                                                # (kind, busy, cfg) -> list of (value, loadavg at start, threads)
     try:
         for rnd in range(a.rounds):
@@ -149,6 +168,8 @@ def main():
                             la = loadavg()
                             if kind == 'step':
                                 r = run_step(cfg, a.steps); val, extra = r["median"], f"threads {r['threads']}, OMP_NUM_THREADS {r['omp']}, GOMP_SPINCOUNT {r['spin']}, worst {r['worst']:.2f} s"
+                            elif kind == 'demo':
+                                r = run_demo(cfg, demo, work, a.demo_epochs); val, extra = r['wall'], ''
                             else:
                                 r = run_train(cfg, conv, work, a.epochs); val, extra = r['wall'], ''
                             res.setdefault((kind, busy, cfg), []).append(val)
@@ -163,7 +184,9 @@ def main():
     for kind in kinds:
         for busy in a.busy:
             d, p = med((kind, busy, 'default')), med((kind, busy, 'policy'))
-            print(f"| {'training step, 32³ batch 6 (median)' if kind == 'step' else f'spine-osteo-train, {a.n} subjects, {a.epochs} epochs, 32³'} "
+            what = {'step': 'training step, 32³ batch 6 (median)', 'train': f'spine-osteo-train, {a.n} subjects, {a.epochs} epochs, 32³',
+                    'demo': f'spine-osteo-demo, 150 subjects, {a.demo_epochs} epochs, 32³ (cohort made, cache warm)'}[kind]
+            print(f"| {what} "
                   f"| {busy} | {d:.2f} | {p:.2f} | {p/d:.2f} |")
     print("\n| measure | competitors | default: busy / alone | policy: busy / alone |")
     print("|---|---:|---:|---:|")
